@@ -1,0 +1,152 @@
+"""``/api/v1/applications``: file, list, read, and fetch the certificate PDF."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+
+from certificate.api_common import json_body, parse, respond
+from certificate.applications import service
+from certificate.applications.models import Application
+from certificate.applications.presenters import application_out
+from certificate.applications.schemas import ApplicationIn, ApplicationList
+from certificate.audit import record_event
+from certificate.auth.bearer import api_user, require_bearer
+from certificate.auth.models import Role, User
+from certificate.checks.models import CheckStatus
+from certificate.db import db, utcnow
+from certificate.errors import ApiError
+from certificate.issuance.service import pdf_name
+from certificate.runtime import runtime
+
+bp = Blueprint("applications_api", __name__, url_prefix="/api/v1/applications")
+
+_MAX_KEY = 200
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "No such application.")
+
+
+def _owned(user: User, application_id: str) -> Application:
+    try:
+        return service.get_owned(db.session, user, application_id)
+    except service.ApplicationNotFound as exc:
+        raise _not_found() from exc
+
+
+def file_and_dispatch(
+    user: User, data: ApplicationIn, idempotency_key: str | None
+) -> tuple[Application, bool]:
+    """File an application, commit, and hand its checks to the job engine."""
+    rt = runtime()
+    try:
+        application, created = service.file_application(
+            db.session,
+            user,
+            data,
+            registry=rt.registry,
+            default_deadline=rt.default_deadline,
+            now=utcnow(),
+            idempotency_key=idempotency_key,
+        )
+        db.session.commit()
+    except IntegrityError:
+        # a concurrent retry with the same key committed first: answer with its result
+        db.session.rollback()
+        if not idempotency_key:
+            raise
+        application, created = service.file_application(
+            db.session,
+            user,
+            data,
+            registry=rt.registry,
+            default_deadline=rt.default_deadline,
+            now=utcnow(),
+            idempotency_key=idempotency_key,
+        )
+    if created:
+        for check in application.checks:
+            if check.status == CheckStatus.QUEUED.value:
+                rt.jobs.submit_check(check.id)
+    return application, created
+
+
+@bp.post("")
+@require_bearer(Role.APPLICANT)
+def create() -> ResponseReturnValue:
+    """File an application; an ``Idempotency-Key`` makes a retry safe."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key.strip()) <= _MAX_KEY):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "Idempotency-Key must be 1 to 200 characters.",
+            {"Idempotency-Key": "must be 1 to 200 characters"},
+        )
+    data = parse(ApplicationIn, json_body())
+    try:
+        application, created = file_and_dispatch(api_user(), data, key.strip() if key else None)
+    except service.IdempotencyConflict as exc:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different application.",
+            {"Idempotency-Key": "was used for a different request body"},
+        ) from exc
+    body = application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
+    response, status = respond(body, 201 if created else 200)
+    response.headers["Location"] = f"/api/v1/applications/{application.id}"
+    return response, status
+
+
+@bp.get("")
+@require_bearer(Role.APPLICANT)
+def list_applications() -> ResponseReturnValue:
+    """The caller's applications, newest first."""
+    now = utcnow()
+    base = current_app.config["BASE_URL"]
+    items = [
+        application_out(a, base_url=base, now=now)
+        for a in service.list_owned(db.session, api_user())
+    ]
+    return respond(ApplicationList(applications=items))
+
+
+@bp.get("/<application_id>")
+@require_bearer(Role.APPLICANT)
+def read(application_id: str) -> ResponseReturnValue:
+    """One of the caller's applications."""
+    application = _owned(api_user(), application_id)
+    return respond(
+        application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
+    )
+
+
+@bp.get("/<application_id>/certificate.pdf")
+@require_bearer(Role.APPLICANT)
+def certificate_pdf(application_id: str) -> ResponseReturnValue:
+    """The certificate PDF, to its owner only."""
+    application = _owned(api_user(), application_id)
+    return certificate_pdf_response(application)
+
+
+def certificate_pdf_response(application: Application) -> Response:
+    """The stored PDF of the application's current certificate (404 before issuance)."""
+    certificate = application.current_certificate
+    if certificate is None:
+        raise ApiError(404, "not_issued", "The certificate has not been issued yet.")
+    data = runtime().files.get(pdf_name(certificate.id))
+    record_event(
+        db.session,
+        actor=f"user:{application.user_id}",
+        action="certificate.pdf_read",
+        subject_type="certificate",
+        subject_id=certificate.id,
+    )
+    db.session.commit()
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="certificate-{certificate.id}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

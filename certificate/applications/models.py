@@ -1,0 +1,113 @@
+"""Applications: who the applicant is and where they lived."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certificate.db import Base, UTCDateTime, new_id, utcnow
+
+if TYPE_CHECKING:
+    from certificate.checks.models import Check
+    from certificate.issuance.models import Certificate
+
+
+class ApplicationStatus(enum.StrEnum):
+    """Where an application stands."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETE = "complete"
+    WITHDRAWN = "withdrawn"
+
+
+class Application(Base):
+    """One filing: the applicant's identity, residence history and consent."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=ApplicationStatus.IN_PROGRESS.value)
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_names: Mapped[str] = mapped_column(String(200))
+    other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    birth_city: Mapped[str] = mapped_column(String(100))
+    birth_country: Mapped[str] = mapped_column(String(2))
+    nationalities: Mapped[list[str]] = mapped_column(JSON)
+    document_type: Mapped[str] = mapped_column(String(30))
+    document_number: Mapped[str] = mapped_column(String(40))
+    document_country: Mapped[str] = mapped_column(String(2))
+    document_expires: Mapped[date] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(2))
+    purpose: Mapped[str] = mapped_column(Text)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    residences: Mapped[list[Residence]] = relationship(
+        back_populates="application", order_by="Residence.position", cascade="all, delete-orphan"
+    )
+    checks: Mapped[list[Check]] = relationship(
+        back_populates="application", order_by="Check.position", cascade="all, delete-orphan"
+    )
+    certificates: Mapped[list[Certificate]] = relationship(
+        back_populates="application", order_by="Certificate.generation"
+    )
+
+    @property
+    def current_certificate(self) -> Certificate | None:
+        """The latest certificate issued for this application, if any."""
+        return self.certificates[-1] if self.certificates else None
+
+    def subject_dict(self) -> dict[str, Any]:
+        """The ``applicant`` object exactly as the contract shows it."""
+        return {
+            "family_name": self.family_name,
+            "given_names": self.given_names,
+            "other_names": list(self.other_names),
+            "date_of_birth": self.date_of_birth.isoformat(),
+            "place_of_birth": {"city": self.birth_city, "country": self.birth_country},
+            "nationalities": list(self.nationalities),
+            "identity_document": {
+                "type": self.document_type,
+                "number": self.document_number,
+                "issuing_country": self.document_country,
+                "expires": self.document_expires.isoformat(),
+            },
+        }
+
+
+class Residence(Base):
+    """A period the applicant lived in one country (months, ``YYYY-MM``)."""
+
+    __tablename__ = "residences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    country: Mapped[str] = mapped_column(String(2))
+    start: Mapped[str] = mapped_column(String(7))
+    end: Mapped[str | None] = mapped_column(String(7))
+
+    application: Mapped[Application] = relationship(back_populates="residences")
+
+
+class IdempotencyKey(Base):
+    """Remembers which application a client's ``Idempotency-Key`` created."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

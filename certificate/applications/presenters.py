@@ -1,0 +1,47 @@
+"""Turning stored applications into the API's response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from certificate.applications.models import Application
+from certificate.applications.schemas import ApplicationOut, CertificateOut, CheckOut
+from certificate.issuance.service import verify_url
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def application_out(application: Application, *, base_url: str, now: datetime) -> ApplicationOut:
+    """The contract's view of one application."""
+    certificate = application.current_certificate
+    cert_out = None
+    if certificate is not None:
+        cert_out = CertificateOut(
+            id=certificate.id,
+            status=certificate.status_at(now).value,
+            issued_at=_iso(certificate.issued_at) or "",
+            expires_at=_iso(certificate.expires_at) or "",
+            pdf_url=f"/api/v1/applications/{application.id}/certificate.pdf",
+            verify_url=verify_url(base_url, certificate.token),
+            specimen=certificate.specimen,
+        )
+    return ApplicationOut(
+        id=application.id,
+        status=application.status,  # type: ignore[arg-type]
+        created_at=_iso(application.created_at) or "",
+        language=application.language,
+        checks=[
+            CheckOut(
+                country=check.country,
+                status=check.status,  # type: ignore[arg-type]
+                outcome=check.outcome,  # type: ignore[arg-type]
+                authority=check.authority,
+                deadline=_iso(check.deadline_at),
+                answered_at=_iso(check.answered_at),
+            )
+            for check in application.checks
+        ],
+        certificate=cert_out,
+    )

@@ -1,0 +1,195 @@
+"""JSON bodies of the applications API, validated with pydantic.
+
+The same models validate the HTML form (its fields are gathered into this
+shape), so an error names the same field path on the page and in the API.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from certificate.db import utcnow
+from country_adapters.countries import is_country_code
+
+LANGUAGES = ("en", "fr", "es", "ar")
+DOCUMENT_TYPES = ("passport", "national_id", "residence_permit")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _country(value: str) -> str:
+    if not is_country_code(value):
+        raise ValueError("is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. KE)")
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _month(value: str) -> str:
+    if not _MONTH.match(value):
+        raise ValueError("must be a month written YYYY-MM")
+    return value
+
+
+Month = Annotated[str, AfterValidator(_month)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused, so a client cannot set what it does not own."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PlaceOfBirth(Strict):
+    city: Name
+    country: CountryCode
+
+
+class IdentityDocument(Strict):
+    type: Literal["passport", "national_id", "residence_permit"]
+    number: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            min_length=3,
+            max_length=30,
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+        ),
+    ]
+    issuing_country: CountryCode
+    expires: date
+
+    @field_validator("expires")
+    @classmethod
+    def _not_expired(cls, value: date) -> date:
+        if value < utcnow().date():
+            raise ValueError("the identity document has expired")
+        return value
+
+
+class Applicant(Strict):
+    family_name: Name
+    given_names: LongName
+    other_names: list[LongName] = Field(default_factory=list, max_length=10)
+    date_of_birth: date
+    place_of_birth: PlaceOfBirth
+    nationalities: list[CountryCode] = Field(min_length=1, max_length=5)
+    identity_document: IdentityDocument
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _born_in_the_past(cls, value: date) -> date:
+        today = utcnow().date()
+        if value >= today:
+            raise ValueError("must be in the past")
+        if value.year < today.year - 120:
+            raise ValueError("is more than 120 years ago")
+        return value
+
+    @field_validator("nationalities")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a country twice")
+        return value
+
+
+class ResidenceIn(Strict):
+    country: CountryCode
+    start: Month = Field(alias="from")
+    end: Month | None = Field(alias="to", default=None)
+
+    @model_validator(mode="after")
+    def _ordered_and_past(self) -> ResidenceIn:
+        this_month = utcnow().strftime("%Y-%m")
+        if self.start > this_month:
+            raise _field_error("from", "lies in the future")
+        if self.end is not None:
+            if self.end > this_month:
+                raise _field_error("to", "lies in the future; leave it empty for 'until now'")
+            if self.end < self.start:
+                raise _field_error("to", "is before the period starts")
+        return self
+
+
+class FieldError(ValueError):
+    """A model-level check that belongs to one field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _field_error(field: str, message: str) -> FieldError:
+    return FieldError(field, message)
+
+
+class ApplicationIn(Strict):
+    """``POST /api/v1/applications``."""
+
+    applicant: Applicant
+    residences: list[ResidenceIn] = Field(min_length=1, max_length=40)
+    language: Literal["en", "fr", "es", "ar"]
+    purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+    consent: bool
+
+    @field_validator("consent")
+    @classmethod
+    def _consent_given(cls, value: bool) -> bool:
+        if value is not True:
+            raise ValueError("must be true: the checks cannot run without the applicant's consent")
+        return value
+
+    @model_validator(mode="after")
+    def _after_birth(self) -> ApplicationIn:
+        born = self.applicant.date_of_birth.strftime("%Y-%m")
+        for index, residence in enumerate(self.residences):
+            if residence.start < born:
+                raise FieldError(f"residences.{index}.from", "is before the date of birth")
+        return self
+
+
+class CertificateOut(BaseModel):
+    id: str
+    status: Literal["valid", "revoked", "expired", "superseded"]
+    issued_at: str
+    expires_at: str
+    pdf_url: str
+    verify_url: str
+    specimen: bool
+
+
+class CheckOut(BaseModel):
+    country: str
+    status: Literal["queued", "sent", "answered", "no_response", "not_covered", "failed"]
+    outcome: Literal["no_record", "record_found", "identity_unconfirmed"] | None
+    authority: str | None
+    deadline: str | None
+    answered_at: str | None
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    status: Literal["in_progress", "complete", "withdrawn"]
+    created_at: str
+    language: str
+    checks: list[CheckOut]
+    certificate: CertificateOut | None
+
+
+class ApplicationList(BaseModel):
+    applications: list[ApplicationOut]

@@ -1,0 +1,65 @@
+"""Accounts, roles and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certificate.db import Base, UTCDateTime, new_id, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a user may do."""
+
+    APPLICANT = "applicant"
+    AGENCY_OFFICER = "agency-officer"
+    ADMIN = "admin"
+
+
+class User(Base):
+    """Someone who signs in: an applicant, an agency officer or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=Role.APPLICANT.value)
+    country: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # flask-login's user interface
+    @property
+    def is_authenticated(self) -> bool:
+        """Every stored user is a real, authenticated one."""
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled accounts cannot sign in."""
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        """Never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """The id flask-login keeps in the session."""
+        return self.id
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,263 @@
+"""A check's life: claim, ask the adapter, store what it said, give up at the deadline.
+
+Every transition moves forward only, in the caller's transaction, together
+with its audit event. The database row is the record of work: whatever a
+crashed worker left undone is found again by :func:`due_check_ids`.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from certificate.applications.models import Application, ApplicationStatus
+from certificate.audit import record_event
+from certificate.checks.models import FINAL_STATUSES, Check, CheckStatus
+from country_adapters.base import (
+    AdapterError,
+    Answer,
+    Outcome,
+    Pending,
+    Query,
+    Record,
+    ResidencePeriod,
+    Subject,
+)
+
+_ACTIVE = (CheckStatus.QUEUED.value, CheckStatus.SENT.value, CheckStatus.FAILED.value)
+
+
+class ConflictingAnswer(Exception):
+    """A different answer arrived for a check that is already final."""
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Capped exponential backoff with jitter: uniform in [c/2, c], c = min(cap, base·2^(attempt-1))."""
+    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def due_check_ids(session: Session, now: datetime, limit: int = 500) -> list[str]:
+    """Checks whose next attempt is due and that no live worker holds."""
+    return list(
+        session.scalars(
+            select(Check.id)
+            .where(
+                Check.status.in_([CheckStatus.QUEUED.value, CheckStatus.SENT.value]),
+                Check.next_attempt_at.is_not(None),
+                Check.next_attempt_at <= now,
+                or_(Check.lease_until.is_(None), Check.lease_until <= now),
+            )
+            .order_by(Check.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, check_id: str, now: datetime, lease: timedelta) -> Check | None:
+    """Take the check for one attempt, or None when it is not due or another worker holds it.
+
+    A conditional UPDATE, so two workers (threads or processes) never both win.
+    """
+    result = session.execute(
+        update(Check)
+        .where(
+            Check.id == check_id,
+            Check.status.in_([CheckStatus.QUEUED.value, CheckStatus.SENT.value]),
+            Check.next_attempt_at.is_not(None),
+            Check.next_attempt_at <= now,
+            or_(Check.lease_until.is_(None), Check.lease_until <= now),
+        )
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    check = session.get(Check, check_id, populate_existing=True)
+    if check is None:  # pragma: no cover - the row was just updated
+        return None
+    if check.status == CheckStatus.QUEUED.value:
+        check.attempts += 1
+    return check
+
+
+def build_query(check: Check) -> Query:
+    """What the adapter is told: the subject as filed and the periods in its country only."""
+    app = check.application
+    subject = Subject(
+        family_name=app.family_name,
+        given_names=app.given_names,
+        other_names=tuple(app.other_names),
+        date_of_birth=app.date_of_birth,
+        place_of_birth_city=app.birth_city,
+        place_of_birth_country=app.birth_country,
+        nationalities=tuple(app.nationalities),
+        document_type=app.document_type,
+        document_number=app.document_number,
+        document_issuing_country=app.document_country,
+        document_expires=app.document_expires,
+    )
+    periods = tuple(
+        ResidencePeriod(r.start, r.end) for r in app.residences if r.country == check.country
+    )
+    assert check.deadline_at is not None  # noqa: S101 - covered checks always have a deadline
+    return Query(
+        check_id=check.id,
+        country=check.country,
+        subject=subject,
+        residences=periods,
+        requested_at=check.created_at,
+        deadline=check.deadline_at,
+        attempt=max(check.attempts, 1),
+    )
+
+
+def apply_result(
+    session: Session,
+    check: Check,
+    result: Answer | Pending | AdapterError,
+    *,
+    now: datetime,
+    retry_base: float,
+    retry_cap: float,
+    max_attempts: int,
+) -> None:
+    """Store what one adapter call produced and release the lease."""
+    check.lease_until = None
+    if check.is_final:
+        return
+    if isinstance(result, Answer):
+        record_answer(session, check, result, now=now, actor="system")
+        return
+    if isinstance(result, Pending):
+        first = check.status != CheckStatus.SENT.value
+        check.status = CheckStatus.SENT.value
+        check.sent_at = check.sent_at or now
+        check.reference = result.reference or check.reference
+        check.next_attempt_at = (
+            now + timedelta(seconds=result.poll_after) if result.poll_after is not None else None
+        )
+        if first:
+            record_event(
+                session,
+                actor="system",
+                action="check.sent",
+                subject_type="check",
+                subject_id=check.id,
+                details={"country": check.country},
+                at=now,
+            )
+        return
+    check.last_error = str(result)[:500]
+    if result.retryable and check.attempts < max_attempts:
+        delay = backoff_delay(check.attempts, retry_base, retry_cap)
+        check.status = CheckStatus.QUEUED.value
+        check.next_attempt_at = now + timedelta(seconds=delay)
+        action = "check.retry_scheduled"
+    else:
+        check.status = CheckStatus.FAILED.value
+        check.next_attempt_at = None
+        action = "check.failed"
+    record_event(
+        session,
+        actor="system",
+        action=action,
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "attempt": check.attempts},
+        at=now,
+    )
+
+
+def _records_payload(records: tuple[Record, ...]) -> list[dict[str, Any]]:
+    return [asdict(r) for r in records]
+
+
+def record_answer(
+    session: Session, check: Check, answer: Answer, *, now: datetime, actor: str
+) -> bool:
+    """Make the agency's answer final. Returns True when it changed the check.
+
+    The same answer again changes nothing; a different answer to a final check
+    raises ConflictingAnswer.
+    """
+    records = _records_payload(answer.records)
+    if check.is_final:
+        same = (
+            check.status == CheckStatus.ANSWERED.value
+            and check.outcome == answer.outcome.value
+            and check.records == records
+        )
+        if same:
+            return False
+        raise ConflictingAnswer(check.id)
+    check.status = CheckStatus.ANSWERED.value
+    check.outcome = Outcome(answer.outcome).value
+    check.records = records
+    check.reference = answer.reference or check.reference
+    check.answered_at = answer.answered_at or now
+    check.finished_at = now
+    check.next_attempt_at = None
+    check.lease_until = None
+    check.last_error = None
+    record_event(
+        session,
+        actor=actor,
+        action="check.answered",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "outcome": check.outcome},
+        at=now,
+    )
+    return True
+
+
+def expire_overdue(session: Session, now: datetime) -> set[str]:
+    """Every check still open at its deadline becomes ``no_response``. Returns application ids."""
+    overdue = session.scalars(
+        select(Check).where(Check.status.in_(_ACTIVE), Check.deadline_at <= now)
+    ).all()
+    for check in overdue:
+        check.status = CheckStatus.NO_RESPONSE.value
+        check.finished_at = now
+        check.next_attempt_at = None
+        check.lease_until = None
+        record_event(
+            session,
+            actor="system",
+            action="check.no_response",
+            subject_type="check",
+            subject_id=check.id,
+            details={"country": check.country},
+            at=now,
+        )
+    return {check.application_id for check in overdue}
+
+
+def all_final(application: Application) -> bool:
+    """True when every check of the application is final."""
+    return all(check.status in FINAL_STATUSES for check in application.checks)
+
+
+def applications_awaiting_issuance(session: Session, limit: int = 200) -> list[str]:
+    """In-progress applications whose checks are all final (issuance still owed)."""
+    open_check = (
+        select(Check.id)
+        .where(
+            Check.application_id == Application.id,
+            Check.status.not_in([s.value for s in FINAL_STATUSES]),
+        )
+        .exists()
+    )
+    return list(
+        session.scalars(
+            select(Application.id)
+            .where(Application.status == ApplicationStatus.IN_PROGRESS.value, ~open_check)
+            .limit(limit)
+        )
+    )

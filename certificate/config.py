@@ -1,0 +1,110 @@
+"""Configuration: safe defaults for a laptop, then the instance folder, then ``IPC_*`` variables."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from limits import parse as parse_rate_limit
+
+from country_adapters.sandbox import parse_countries
+
+DEFAULTS: dict[str, Any] = {
+    "BASE_URL": "http://127.0.0.1:5000",
+    "DATABASE_URL": None,  # SQLite in the instance folder
+    "SANDBOX_COUNTRIES": "",
+    "SANDBOX_LATENCY_MS": 0,
+    "CHECK_DEADLINE_SECONDS": 14 * 24 * 3600,
+    "VERIFY_RATE_LIMIT": "120/minute",
+    "LOGIN_RATE_LIMIT": "20/minute",
+    "CERTIFICATE_VALIDITY_DAYS": 180,
+    "TOKEN_TTL_SECONDS": 3600,
+    # the embedded job engine
+    "JOBS_ENABLED": True,
+    "JOB_WORKERS": 32,
+    "SWEEP_INTERVAL_SECONDS": 2.0,
+    "RETRY_BASE_SECONDS": 2.0,
+    "RETRY_MAX_SECONDS": 600.0,
+    "MAX_ATTEMPTS": 10,
+    "LEASE_SECONDS": 120,
+    "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says which setting and why."""
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` in order: defaults, instance ``config.py``, environment, test config."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("IPC")
+    if test_config:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'ipc.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    validate_config(app.config)
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the session secret, creating it on first use."""
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Refuse to start on a setting that cannot work, naming it."""
+    base = urlsplit(config["BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
+        raise ConfigError(f"IPC_BASE_URL must be an http(s) origin, got {config['BASE_URL']!r}")
+    try:
+        config["SANDBOX_COUNTRIES"] = ",".join(parse_countries(config["SANDBOX_COUNTRIES"]))
+    except ValueError as exc:
+        raise ConfigError(f"IPC_SANDBOX_COUNTRIES: {exc}") from exc
+    for name in (
+        "CHECK_DEADLINE_SECONDS",
+        "CERTIFICATE_VALIDITY_DAYS",
+        "TOKEN_TTL_SECONDS",
+        "JOB_WORKERS",
+        "MAX_ATTEMPTS",
+        "LEASE_SECONDS",
+    ):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(f"IPC_{name} must be a positive number, got {value!r}")
+    for name in (
+        "SANDBOX_LATENCY_MS",
+        "SWEEP_INTERVAL_SECONDS",
+        "RETRY_BASE_SECONDS",
+        "RETRY_MAX_SECONDS",
+    ):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"IPC_{name} must be a number ≥ 0, got {value!r}")
+    for name in ("VERIFY_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
+        try:
+            parse_rate_limit(str(config[name]))
+        except ValueError as exc:
+            raise ConfigError(f"IPC_{name} is not a rate limit like '120/minute'") from exc
+
+
+def adapter_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The read-only view of settings handed to adapter providers."""
+    keys = [k for k in config if k.isupper() and "SECRET" not in k and "PASSWORD" not in k]
+    return {k: config[k] for k in keys}

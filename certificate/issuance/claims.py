@@ -1,0 +1,89 @@
+"""The signed claim set: compact, because it travels in a QR code.
+
+Claim names (documented in docs/claims.md, which offline verifiers follow):
+
+``iss``  issuer (the service's base URL)      ``jti``  certificate number
+``iat``  issued at (seconds)                  ``exp``  expires at (seconds)
+``v``    claim-set version (1)                ``fn``   family name
+``gn``   given names                          ``dob``  date of birth, YYYY-MM-DD
+``c``    country → outcome code               ``spc``  present and true on specimens
+
+Outcome codes: ``NR`` no record, ``RF`` record found, ``IU`` identity
+unconfirmed, ``NA`` did not answer by the deadline, ``NC`` not covered.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from certificate.applications.models import Application
+from certificate.checks.models import Check, CheckStatus
+
+CLAIMS_VERSION = 1
+OUTCOME_CODES = {
+    "no_record": "NR",
+    "record_found": "RF",
+    "identity_unconfirmed": "IU",
+    "no_response": "NA",
+    "not_covered": "NC",
+}
+CODE_OUTCOMES = {code: outcome for outcome, code in OUTCOME_CODES.items()}
+
+# Crockford's base32: no I, L, O or U, so a typed number is hard to get wrong.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ID_CHARS = 28  # 140 bits
+_GROUP = 4
+
+
+def new_certificate_id() -> str:
+    """A 140-bit random certificate number in groups of four: ``7K2M-...``."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(_ID_CHARS))
+    return "-".join(chars[i : i + _GROUP] for i in range(0, _ID_CHARS, _GROUP))
+
+
+def normalise_certificate_id(typed: str) -> str | None:
+    """The canonical form of a typed number, or None when it cannot be one.
+
+    Case, spaces and hyphens are forgiven; O→0 and I/L→1 as Crockford intends.
+    """
+    cleaned = typed.upper().replace("-", "").replace(" ", "")
+    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    if len(cleaned) != _ID_CHARS or any(ch not in _ALPHABET for ch in cleaned):
+        return None
+    return "-".join(cleaned[i : i + _GROUP] for i in range(0, _ID_CHARS, _GROUP))
+
+
+def check_outcome(check: Check) -> str:
+    """The outcome a certificate states for one check (which must be final)."""
+    if check.status == CheckStatus.ANSWERED.value and check.outcome:
+        return check.outcome
+    if check.status == CheckStatus.NOT_COVERED.value:
+        return "not_covered"
+    return "no_response"
+
+
+def build_claims(
+    application: Application,
+    certificate_id: str,
+    issuer: str,
+    issued_at: datetime,
+    expires_at: datetime,
+    specimen: bool,
+) -> dict[str, Any]:
+    """The claim set for a certificate."""
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "jti": certificate_id,
+        "iat": int(issued_at.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "v": CLAIMS_VERSION,
+        "fn": application.family_name,
+        "gn": application.given_names,
+        "dob": application.date_of_birth.isoformat(),
+        "c": {check.country: OUTCOME_CODES[check_outcome(check)] for check in application.checks},
+    }
+    if specimen:
+        claims["spc"] = True
+    return claims

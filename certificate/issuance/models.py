@@ -1,0 +1,57 @@
+"""Issued certificates and their status."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certificate.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from certificate.applications.models import Application
+
+
+class CertificateStatus(enum.StrEnum):
+    """What a verifier is told about a certificate."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+
+class Certificate(Base):
+    """One issued certificate. ``(application_id, generation)`` is unique: issuance happens once."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("application_id", "generation"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    kid: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    holder_date_of_birth: Mapped[date] = mapped_column(Date)
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    specimen: Mapped[bool] = mapped_column(Boolean, default=False)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    application: Mapped[Application] = relationship(back_populates="certificates")
+
+    def status_at(self, now: datetime) -> CertificateStatus:
+        """The status a verifier sees at ``now``: revocation wins, then supersession, then expiry."""
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return CertificateStatus.REVOKED
+        if self.superseded_at is not None and self.superseded_at <= now:
+            return CertificateStatus.SUPERSEDED
+        if self.expires_at <= now:
+            return CertificateStatus.EXPIRED
+        return CertificateStatus.VALID

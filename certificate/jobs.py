@@ -1,0 +1,203 @@
+"""Running checks and issuance in the background.
+
+The database is the record of work; the engine only supplies workers. The
+embedded engine is a thread pool inside the web process plus a sweeper
+thread that, every few seconds, re-dispatches due checks, expires overdue
+ones and issues any certificate still owed, so a crash or restart loses
+nothing. Every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Protocol
+
+from flask import Flask, current_app
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from certificate.applications.models import Application
+from certificate.checks import service as checks
+from certificate.checks.models import Check, CheckStatus
+from certificate.db import db, utcnow
+from certificate.issuance.service import issue_if_ready
+from certificate.runtime import runtime
+from country_adapters.base import AdapterError, Answer, Pending
+
+log = logging.getLogger(__name__)
+
+
+class JobEngine(Protocol):
+    """Supplies workers for checks; chosen by configuration."""
+
+    def start(self) -> None:
+        """Begin background work (idempotent)."""
+        ...
+
+    def submit_check(self, check_id: str) -> None:
+        """Run one attempt of a check soon."""
+        ...
+
+    def stop(self) -> None:
+        """Stop taking work and wait for running work to end."""
+        ...
+
+
+def run_check(check_id: str) -> None:
+    """One attempt of one check, then issuance if it was the last. Needs an app context.
+
+    The adapter is called outside any transaction: the claim is committed
+    first, so a slow agency never holds a database lock.
+    """
+    rt = runtime()
+    settings = current_app.config
+    now = utcnow()
+    check = checks.claim(db.session, check_id, now, timedelta(seconds=settings["LEASE_SECONDS"]))
+    if check is None:
+        db.session.rollback()
+        return
+    adapter = rt.registry.get(check.country)
+    query = checks.build_query(check) if adapter is not None else None
+    was_sent = check.status == CheckStatus.SENT.value
+    db.session.commit()
+
+    result: Answer | Pending | AdapterError
+    if adapter is None or query is None:
+        result = AdapterError(f"no adapter serves {check.country} any more", retryable=False)
+    else:
+        try:
+            result = adapter.poll(query) if was_sent else adapter.submit(query)
+        except AdapterError as exc:
+            result = exc
+        except Exception as exc:  # an adapter bug must not kill the worker
+            log.exception("adapter for %s raised", check.country)
+            result = AdapterError(f"adapter error: {type(exc).__name__}", retryable=True)
+
+    check = db.session.get(Check, check_id, populate_existing=True)
+    if check is None:  # pragma: no cover - checks are never deleted while open
+        return
+    checks.apply_result(
+        db.session,
+        check,
+        result,
+        now=utcnow(),
+        retry_base=float(settings["RETRY_BASE_SECONDS"]),
+        retry_cap=float(settings["RETRY_MAX_SECONDS"]),
+        max_attempts=int(settings["MAX_ATTEMPTS"]),
+    )
+    db.session.commit()
+    if check.is_final:
+        issue_for(check.application_id)
+
+
+def issue_for(application_id: str) -> None:
+    """Issue the application's certificate if it is owed; safe to call any number of times."""
+    rt = runtime()
+    application = db.session.get(Application, application_id, populate_existing=True)
+    if application is None:
+        return
+    try:
+        issue_if_ready(
+            db.session,
+            application,
+            keys=rt.keys,
+            files=rt.files,
+            settings=rt.issuance,
+            now=utcnow(),
+        )
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another worker issued it first
+
+
+def sweep() -> list[str]:
+    """Expire overdue checks, issue what is owed, and return the ids of due checks."""
+    now = utcnow()
+    touched = checks.expire_overdue(db.session, now)
+    db.session.commit()
+    for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):
+        issue_for(application_id)
+    due = checks.due_check_ids(db.session, utcnow())
+    db.session.rollback()
+    return due
+
+
+class ThreadJobEngine:
+    """Worker threads inside the web process, and a sweeper."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._pool: ThreadPoolExecutor | None = None
+        self._sweeper: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+
+    @property
+    def running(self) -> bool:
+        """True once started and not stopped."""
+        return self._pool is not None and not self._stopping.is_set()
+
+    def start(self) -> None:
+        """Start the pool and the sweeper (once)."""
+        with self._lock:
+            if self._pool is not None:
+                return
+            self._pool = ThreadPoolExecutor(
+                max_workers=int(self.app.config["JOB_WORKERS"]), thread_name_prefix="ipc-check"
+            )
+            self._sweeper = threading.Thread(
+                target=self._sweep_loop, name="ipc-sweeper", daemon=True
+            )
+            self._sweeper.start()
+
+    def submit_check(self, check_id: str) -> None:
+        """Queue an attempt unless one for the same check is already queued here."""
+        if self._pool is None:
+            return
+        with self._lock:
+            if check_id in self._in_flight:
+                return
+            self._in_flight.add(check_id)
+        self._pool.submit(self._run, check_id)
+
+    def _run(self, check_id: str) -> None:
+        try:
+            with self.app.app_context():
+                run_check(check_id)
+        except Exception:
+            log.exception("check %s: attempt failed; the sweeper will retry", check_id)
+        finally:
+            with self._lock:
+                self._in_flight.discard(check_id)
+
+    def sweep_once(self) -> None:
+        """One pass of the sweeper (also used by tests)."""
+        with self.app.app_context():
+            if not inspect(db.engine).has_table("checks"):
+                return  # schema not created yet: `flask db upgrade` first
+            due = sweep()
+        for check_id in due:
+            self.submit_check(check_id)
+
+    def _sweep_loop(self) -> None:
+        interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"]) or 1.0
+        while not self._stopping.is_set():
+            try:
+                self.sweep_once()
+            except OperationalError:
+                log.warning("sweeper: database unavailable, will retry")
+            except Exception:
+                log.exception("sweeper pass failed")
+            self._stopping.wait(interval)
+
+    def stop(self) -> None:
+        """Stop the sweeper and wait for running attempts."""
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=10)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

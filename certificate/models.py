@@ -1,0 +1,20 @@
+"""Imports every model so that the metadata (and Alembic) sees the whole schema."""
+
+from certificate.applications.models import Application, IdempotencyKey, Residence
+from certificate.audit import AuditEvent
+from certificate.auth.models import ApiToken, User
+from certificate.checks.models import Check
+from certificate.issuance.models import Certificate
+from certificate.signing.models import SigningKey
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "AuditEvent",
+    "Certificate",
+    "Check",
+    "IdempotencyKey",
+    "Residence",
+    "SigningKey",
+    "User",
+]

@@ -1,0 +1,49 @@
+"""Where issued PDFs are kept: a directory by default, anything with the same two methods later."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
+
+
+class FileStore(Protocol):
+    """Write-once blob storage."""
+
+    def put(self, name: str, data: bytes) -> None:
+        """Store ``data`` under ``name`` durably (replacing a partial earlier write)."""
+        ...
+
+    def get(self, name: str) -> bytes:
+        """The bytes stored under ``name``; FileNotFoundError when absent."""
+        ...
+
+
+class LocalFileStore:
+    """Files in one directory, written atomically (temporary file, fsync, rename)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def _path(self, name: str) -> Path:
+        if not _SAFE_NAME.match(name):
+            raise ValueError(f"unsafe file name {name!r}")
+        return self.directory / name
+
+    def put(self, name: str, data: bytes) -> None:
+        """Write atomically so a crash never leaves a half-written certificate."""
+        path = self._path(name)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def get(self, name: str) -> bytes:
+        """Read a stored file."""
+        return self._path(name).read_bytes()

@@ -1,0 +1,82 @@
+"""``POST /api/v1/verify`` and the published key set."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from certificate.api_common import json_body, parse
+from certificate.db import db, utcnow
+from certificate.errors import ApiError
+from certificate.extensions import limiter
+from certificate.runtime import runtime
+from certificate.signing.keys import jwks
+from certificate.verify import service
+from certificate.verify.schemas import NumberVerification, TokenVerification
+
+bp = Blueprint("verify_api", __name__)
+
+PDF_MAGIC = b"%PDF-"
+
+
+def verify_limit() -> str:
+    """The configured per-client limit on verification endpoints."""
+    return str(current_app.config["VERIFY_RATE_LIMIT"])
+
+
+def verify_request_body() -> service.Verification:
+    """Verify whatever this request carries: a token, a typed number, or a PDF upload."""
+    keys = runtime().public_keys
+    now = utcnow()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(
+                400,
+                "invalid_request",
+                "Upload the certificate PDF as field 'file'.",
+                {"file": "is required"},
+            )
+        data = upload.read()
+        if not data.startswith(PDF_MAGIC):
+            raise ApiError(
+                400,
+                "invalid_request",
+                "The uploaded file is not a PDF.",
+                {"file": "is not a PDF document"},
+            )
+        return service.verify_pdf(db.session, keys, data, now)
+    body = json_body()
+    if isinstance(body, dict) and "token" in body:
+        token = parse(TokenVerification, body)
+        return service.verify_token(db.session, keys, token.token.strip(), now)
+    if isinstance(body, dict) and ("certificate_id" in body or "date_of_birth" in body):
+        typed = parse(NumberVerification, body)
+        return service.verify_number(
+            db.session, keys, typed.certificate_id, typed.date_of_birth, now
+        )
+    raise ApiError(
+        400,
+        "invalid_request",
+        "Send a token, or a certificate_id with a date_of_birth, or a PDF as 'file'.",
+        {"body": "needs token, or certificate_id and date_of_birth"},
+    )
+
+
+@bp.post("/api/v1/verify")
+@limiter.limit(verify_limit)
+def verify() -> ResponseReturnValue:
+    """Is this certificate genuine and in force?"""
+    result = verify_request_body()
+    db.session.commit()
+    response = jsonify(result.as_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+def published_keys() -> ResponseReturnValue:
+    """Every public key that may still verify a certificate."""
+    response = jsonify(jwks(db.session))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

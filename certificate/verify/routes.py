@@ -1,0 +1,5 @@
+"""HTML pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("verify", __name__)

@@ -1,0 +1,146 @@
+"""Verification: is this certificate genuine, and does it still stand?
+
+Three ways in (the QR token, the typed number with a date of birth, the PDF
+itself) and one answer. An answer about an invalid or unknown certificate
+echoes nothing of what was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from certificate.audit import record_event
+from certificate.issuance.claims import normalise_certificate_id
+from certificate.issuance.models import Certificate, CertificateStatus
+from certificate.signing import jws
+from certificate.signing.keys import PublicKeys
+
+REASONS = {
+    "valid": "The certificate is genuine and in force.",
+    "revoked": "The certificate has been revoked by the issuing service.",
+    "expired": "The certificate has expired.",
+    "superseded": "The certificate has been replaced by a newer one; ask the holder for it.",
+    "invalid": "This is not a genuine certificate from this service, or it has been altered.",
+    "unknown": "No certificate matches this number and date of birth.",
+}
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The answer given to a verifier."""
+
+    status: str
+    claims: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        """True only for a genuine certificate in force."""
+        return self.status == "valid"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's response body."""
+        return {
+            "valid": self.valid,
+            "status": self.status,
+            "reason": REASONS[self.status],
+            "certificate": self.claims,
+        }
+
+
+INVALID = Verification("invalid")
+UNKNOWN = Verification("unknown")
+
+
+def _status_of(
+    session: Session, certificate: Certificate, claims: dict[str, Any], now: datetime, method: str
+) -> Verification:
+    status = certificate.status_at(now)
+    record_event(
+        session,
+        actor="public",
+        action="certificate.verified",
+        subject_type="certificate",
+        subject_id=certificate.id,
+        details={"method": method, "status": status.value},
+        at=now,
+    )
+    return Verification(status.value, claims)
+
+
+def verify_token(session: Session, keys: PublicKeys, token: str, now: datetime) -> Verification:
+    """Verify a QR token: signature by one of our keys, then the certificate's status."""
+    try:
+        kid = jws.unverified_kid(token)
+        public_key = keys.get(session, kid)
+        if public_key is None:
+            return INVALID
+        claims = jws.verify(token, public_key)
+    except jws.InvalidToken:
+        return INVALID
+    certificate = session.get(Certificate, str(claims.get("jti")))
+    if certificate is None:
+        # signed by us but unknown: only possible if the record was purged
+        return Verification(_expired_or_unknown(claims, now), None)
+    return _status_of(session, certificate, claims, now, "token")
+
+
+def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
+    return "expired" if int(claims["exp"]) <= now.timestamp() else "unknown"
+
+
+def verify_number(
+    session: Session,
+    keys: PublicKeys,
+    certificate_id: str,
+    date_of_birth: date | None,
+    now: datetime,
+) -> Verification:
+    """Verify a typed certificate number; the date of birth must match too.
+
+    A malformed number, an unknown number and a wrong date of birth all give
+    the same answer, so the endpoint cannot be used to probe for numbers.
+    """
+    canonical = normalise_certificate_id(certificate_id)
+    certificate = session.get(Certificate, canonical) if canonical else None
+    expected = certificate.holder_date_of_birth.isoformat() if certificate else "0000-00-00"
+    given = date_of_birth.isoformat() if date_of_birth else "----------"
+    if certificate is None or not hmac.compare_digest(expected, given):
+        return UNKNOWN
+    public_key = keys.get(session, certificate.kid)
+    if public_key is None:  # pragma: no cover - keys are never deleted
+        return INVALID
+    claims = jws.verify(certificate.token, public_key)
+    return _status_of(session, certificate, claims, now, "number")
+
+
+def verify_pdf(session: Session, keys: PublicKeys, pdf: bytes, now: datetime) -> Verification:
+    """Verify an uploaded PDF: it must be byte for byte a certificate this service issued."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    certificate = session.scalars(
+        select(Certificate).where(Certificate.pdf_sha256 == digest)
+    ).first()
+    if certificate is None:
+        return INVALID
+    public_key = keys.get(session, certificate.kid)
+    if public_key is None:  # pragma: no cover - keys are never deleted
+        return INVALID
+    claims = jws.verify(certificate.token, public_key)
+    return _status_of(session, certificate, claims, now, "pdf")
+
+
+__all__ = [
+    "INVALID",
+    "UNKNOWN",
+    "CertificateStatus",
+    "Verification",
+    "verify_number",
+    "verify_pdf",
+    "verify_token",
+]

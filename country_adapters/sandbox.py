@@ -1,0 +1,100 @@
+"""The sandbox adapter: a pretend agency for demos and tests.
+
+It serves the countries listed in ``IPC_SANDBOX_COUNTRIES`` and answers by the
+applicant's family name (upper-cased):
+
+* ``RECORD...``  → ``record_found`` with one record
+* ``NOMATCH...`` → ``identity_unconfirmed``
+* ``SILENT...``  → never answers (the check ends ``no_response`` at its deadline)
+* ``FLAKY...``   → fails twice, then answers ``no_record``
+* anything else  → ``no_record``
+
+Every certificate it contributes to is a specimen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from country_adapters.base import (
+    ADAPTER_API_VERSION,
+    AdapterError,
+    Answer,
+    CountryAdapter,
+    Outcome,
+    Pending,
+    Query,
+    Record,
+)
+from country_adapters.countries import country_name, is_country_code
+
+FLAKY_FAILURES = 2
+
+
+@dataclass
+class SandboxAdapter:
+    """A sandbox agency for one country."""
+
+    country: str
+    latency_seconds: float = 0.0
+    api_version: int = ADAPTER_API_VERSION
+    deadline: timedelta | None = None
+    pollable: bool = False
+    specimen: bool = True
+
+    @property
+    def authority(self) -> str:
+        """The name printed on the certificate."""
+        return f"Sandbox record agency of {country_name(self.country)}"
+
+    def submit(self, query: Query) -> Answer | Pending:
+        """Answer after the configured latency, by the rules in the module docstring."""
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
+        name = query.subject.family_name.upper()
+        reference = f"SBX-{self.country}-{query.check_id[:8]}"
+        if name.startswith("SILENT"):
+            return Pending(reference=reference)
+        if name.startswith("FLAKY") and query.attempt <= FLAKY_FAILURES:
+            raise AdapterError(f"sandbox {self.country}: simulated outage", retryable=True)
+        now = datetime.now(UTC)
+        if name.startswith("RECORD"):
+            record = Record(
+                offence="Sexual assault of a child (sandbox record)",
+                category="child_sexual_abuse",
+                date="2011-03-14",
+                court=f"Sandbox High Court, {country_name(self.country)}",
+                sentence="4 years imprisonment",
+            )
+            return Answer(Outcome.RECORD_FOUND, (record,), now, reference)
+        if name.startswith("NOMATCH"):
+            return Answer(Outcome.IDENTITY_UNCONFIRMED, (), now, reference)
+        return Answer(Outcome.NO_RECORD, (), now, reference)
+
+    def poll(self, query: Query) -> Answer | Pending:
+        """The sandbox is never polled: silent queries stay pending."""
+        return Pending()
+
+
+def parse_countries(value: str | Iterable[str] | None) -> list[str]:
+    """Turn ``"KE, th,GB"`` into ``["GB", "KE", "TH"]``; raise ValueError on a bad code."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    codes = sorted({item.strip().upper() for item in items if item.strip()})
+    bad = [code for code in codes if not is_country_code(code)]
+    if bad:
+        raise ValueError(f"not ISO 3166-1 alpha-2 country codes: {', '.join(bad)}")
+    return codes
+
+
+def provide(settings: Mapping[str, Any]) -> Iterable[CountryAdapter]:
+    """Entry point: one sandbox adapter per country in ``SANDBOX_COUNTRIES``."""
+    latency = float(settings.get("SANDBOX_LATENCY_MS") or 0) / 1000.0
+    return [
+        SandboxAdapter(code, latency) for code in parse_countries(settings.get("SANDBOX_COUNTRIES"))
+    ]
