@@ -14,6 +14,8 @@ from country_adapters.sandbox import parse_countries
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
+    # The signed claims' `iss`: short, because the token must fit the QR code.
+    "ISSUER": "IPC",
     "DATABASE_URL": None,  # SQLite in the instance folder
     "SANDBOX_COUNTRIES": "",
     "SANDBOX_LATENCY_MS": 0,
@@ -35,6 +37,12 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
 }
+
+
+# Both travel in every QR code; the limits keep the largest certificate within
+# QR version 18 at level M (tests/unit/test_claims.py holds them to it).
+MAX_BASE_URL_LENGTH = 36
+MAX_ISSUER_LENGTH = 4
 
 
 class ConfigError(RuntimeError):
@@ -73,6 +81,14 @@ def validate_config(config: dict[str, Any]) -> None:
     base = urlsplit(config["BASE_URL"])
     if base.scheme not in ("http", "https") or not base.netloc or base.query or base.fragment:
         raise ConfigError(f"IPC_BASE_URL must be an http(s) origin, got {config['BASE_URL']!r}")
+    if len(config["BASE_URL"]) > MAX_BASE_URL_LENGTH:
+        raise ConfigError(
+            f"IPC_BASE_URL may be at most {MAX_BASE_URL_LENGTH} characters: it is printed "
+            "in every certificate's QR code, whose size is bounded"
+        )
+    issuer = str(config["ISSUER"])
+    if not (0 < len(issuer) <= MAX_ISSUER_LENGTH) or not issuer.isprintable():
+        raise ConfigError(f"IPC_ISSUER must be 1 to {MAX_ISSUER_LENGTH} printable characters")
     try:
         config["SANDBOX_COUNTRIES"] = ",".join(parse_countries(config["SANDBOX_COUNTRIES"]))
     except ValueError as exc:

@@ -47,6 +47,7 @@ def build_runtime(app: Flask) -> Runtime:
         files=LocalFileStore(instance / "certificates"),
         issuance=IssuanceSettings(
             base_url=config["BASE_URL"],
+            issuer=str(config["ISSUER"]),
             validity=timedelta(days=config["CERTIFICATE_VALIDITY_DAYS"]),
         ),
         default_deadline=timedelta(seconds=config["CHECK_DEADLINE_SECONDS"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 
 import pycountry
@@ -20,3 +21,15 @@ def is_country_code(code: str) -> bool:
 def country_name(code: str) -> str:
     """The English short name of a country code (the code itself if unknown)."""
     return _alpha2_names().get(code, code)
+
+
+def _sort_key(name: str) -> str:
+    """Accents do not move a name to the end of the list ("Åland" sorts with "A")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@cache
+def all_countries() -> tuple[tuple[str, str], ...]:
+    """Every ISO 3166-1 country as ``(alpha-2 code, English name)``, sorted by name."""
+    return tuple(sorted(_alpha2_names().items(), key=lambda item: _sort_key(item[1])))

@@ -35,8 +35,14 @@ def _country(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Name lengths and the country count are bounded so that the signed token
+# always fits the certificate's QR code (version 18 at level M); a test holds
+# the worst case to it.
+MAX_COUNTRIES = 20
+MAX_NAME_BYTES = 56  # family and given names together, UTF-8
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 def _month(value: str) -> str:
@@ -55,7 +61,7 @@ class Strict(BaseModel):
 
 
 class PlaceOfBirth(Strict):
-    city: Name
+    city: City
     country: CountryCode
 
 
@@ -99,6 +105,17 @@ class Applicant(Strict):
         if value.year < today.year - 120:
             raise ValueError("is more than 120 years ago")
         return value
+
+    @model_validator(mode="after")
+    def _names_fit_the_qr_code(self) -> Applicant:
+        size = len(self.family_name.encode()) + len(self.given_names.encode())
+        if size > MAX_NAME_BYTES:
+            raise FieldError(
+                "given_names",
+                f"with the family name takes {size} bytes; at most {MAX_NAME_BYTES} fit in the "
+                "certificate's QR code: write the names as in the passport's machine-readable zone",
+            )
+        return self
 
     @field_validator("nationalities")
     @classmethod
@@ -160,6 +177,16 @@ class ApplicationIn(Strict):
         for index, residence in enumerate(self.residences):
             if residence.start < born:
                 raise FieldError(f"residences.{index}.from", "is before the date of birth")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_one_certificate(self) -> ApplicationIn:
+        countries = {r.country for r in self.residences} | set(self.applicant.nationalities)
+        if len(countries) > MAX_COUNTRIES:
+            raise FieldError(
+                "residences",
+                f"names {len(countries)} countries; one certificate covers at most {MAX_COUNTRIES}",
+            )
         return self
 
 

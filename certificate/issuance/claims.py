@@ -2,26 +2,30 @@
 
 Claim names (documented in docs/claims.md, which offline verifiers follow):
 
-``iss``  issuer (the service's base URL)      ``jti``  certificate number
+``iss``  issuer (``IPC_ISSUER``, short)        ``jti``  certificate number
 ``iat``  issued at (seconds)                  ``exp``  expires at (seconds)
-``v``    claim-set version (1)                ``fn``   family name
-``gn``   given names                          ``dob``  date of birth, YYYY-MM-DD
-``c``    country → outcome code               ``spc``  present and true on specimens
+``fn``   family name                          ``gn``   given names
+``dob``  date of birth, YYYY-MM-DD
+``c``    outcome code → the countries with that outcome, as concatenated
+         ISO 3166-1 alpha-2 codes (``{"NR": "KETH", "NA": "NG"}``)
+``spc``  present and true on specimens
 
 Outcome codes: ``NR`` no record, ``RF`` record found, ``IU`` identity
 unconfirmed, ``NA`` did not answer by the deadline, ``NC`` not covered.
+Grouping countries by outcome keeps twenty countries inside a QR code of
+version 18 at error correction M.
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from certificate.applications.models import Application
 from certificate.checks.models import Check, CheckStatus
 
-CLAIMS_VERSION = 1
 OUTCOME_CODES = {
     "no_record": "NR",
     "record_found": "RF",
@@ -64,6 +68,24 @@ def check_outcome(check: Check) -> str:
     return "no_response"
 
 
+def encode_outcomes(outcomes: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """``[("KE", "no_record"), ("TH", "no_record")]`` → ``{"NR": "KETH"}``, in filing order."""
+    grouped: dict[str, str] = {}
+    for country, outcome in outcomes:
+        code = OUTCOME_CODES[outcome]
+        grouped[code] = grouped.get(code, "") + country
+    return grouped
+
+
+def decode_outcomes(claim: dict[str, str]) -> dict[str, str]:
+    """The inverse: ``{"NR": "KETH"}`` → ``{"KE": "no_record", "TH": "no_record"}``."""
+    result: dict[str, str] = {}
+    for code, countries in claim.items():
+        for i in range(0, len(countries), 2):
+            result[countries[i:i + 2]] = CODE_OUTCOMES[code]
+    return result
+
+
 def build_claims(
     application: Application,
     certificate_id: str,
@@ -78,11 +100,10 @@ def build_claims(
         "jti": certificate_id,
         "iat": int(issued_at.timestamp()),
         "exp": int(expires_at.timestamp()),
-        "v": CLAIMS_VERSION,
         "fn": application.family_name,
         "gn": application.given_names,
         "dob": application.date_of_birth.isoformat(),
-        "c": {check.country: OUTCOME_CODES[check_outcome(check)] for check in application.checks},
+        "c": encode_outcomes((check.country, check_outcome(check)) for check in application.checks),
     }
     if specimen:
         claims["spc"] = True

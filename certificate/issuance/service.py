@@ -26,6 +26,7 @@ class IssuanceSettings:
     """What issuance needs from the configuration."""
 
     base_url: str
+    issuer: str
     validity: timedelta
 
 
@@ -61,7 +62,7 @@ def issue_if_ready(
     specimen = any(check.specimen for check in application.checks)
     expires_at = now + settings.validity
     key = active_key(session, keys)
-    claims = build_claims(application, certificate_id, settings.base_url, now, expires_at, specimen)
+    claims = build_claims(application, certificate_id, settings.issuer, now, expires_at, specimen)
     token = jws.sign(claims, keys.private_key(key.kid), key.kid)
     document = build_document(
         application, certificate_id, token, settings.base_url, now, expires_at, specimen

@@ -41,7 +41,7 @@ def thumbprint_kid(jwk: dict[str, str]) -> str:
     canonical = json.dumps(
         {k: jwk[k] for k in ("crv", "kty", "x")}, separators=(",", ":"), sort_keys=True
     )
-    return _b64url(hashlib.sha256(canonical.encode()).digest())[:16]
+    return _b64url(hashlib.sha256(canonical.encode()).digest())[:8]
 
 
 class KeyStore(Protocol):

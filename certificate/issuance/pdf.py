@@ -1,0 +1,795 @@
+"""Render a :class:`CertificateDocument` as a one-page A4 PDF.
+
+Layout, top to bottom: an optional SPECIMEN banner, the title with the
+certificate number and dates, the holder's identity beside the verification
+QR code, a short statement of what the certificate does and does not say,
+and the table of countries with any records under their country. The page is
+mirrored for right-to-left languages.
+
+Everything must fit on exactly one page: the renderer tries decreasing text
+sizes until it does, and refuses (``ValueError``) rather than drop content or
+spill onto a second page.
+
+Text in any script goes through :class:`_Text`, which shapes Arabic
+(``arabic-reshaper``), reorders mixed-direction lines (``python-bidi``) and
+switches to an Arabic font for Arabic runs. Fonts ship in ``fonts/`` beside
+this module.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import arabic_reshaper
+from bidi import get_display
+from bidi.mirror import MIRRORED
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.doctemplate import LayoutError
+
+from certificate.issuance.document import CertificateDocument, CountryLine
+from certificate.issuance.i18n import RTL_LANGUAGES, labels, outcome_phrase
+from certificate.issuance.qr import make_qr, qr_matrix
+
+# --------------------------------------------------------------------------
+# Layout constants (points unless named otherwise)
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN_X = 14 * mm
+MARGIN_TOP = 11 * mm
+MARGIN_BOTTOM = 14 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+
+#: Printed width of the QR symbol itself, quiet zone excluded.
+QR_SYMBOL_SIZE = 40 * mm
+#: White margin around the symbol, in modules (the QR standard asks for 4).
+QR_QUIET_MODULES = 4
+QR_COLUMN_WIDTH = 47 * mm
+
+#: Base text sizes, largest first: the largest that fits one page is used.
+FONT_SIZES = tuple(x / 4 for x in range(34, 19, -1))  # 8.5 down to 5.0 pt
+
+INK = colors.HexColor("#1A1A1A")
+NAVY = colors.HexColor("#1F3A5F")
+MUTED = colors.HexColor("#5A6270")
+RULE = colors.HexColor("#B8C0CC")
+SHADE = colors.HexColor("#EEF1F5")
+SPECIMEN_RED = colors.HexColor("#B3261E")
+OUTCOME_COLOURS = {
+    "no_record": colors.HexColor("#1E6B34"),
+    "record_found": colors.HexColor("#A11D1D"),
+    "identity_unconfirmed": colors.HexColor("#8A4B00"),
+    "no_response": colors.HexColor("#8A4B00"),
+    "not_covered": colors.HexColor("#5A6270"),
+}
+
+# --------------------------------------------------------------------------
+# Fonts
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+SANS = "CertSans"
+SANS_BOLD = "CertSans-Bold"
+ARABIC = "CertNaskhArabic"
+ARABIC_BOLD = "CertNaskhArabic-Bold"
+_FONT_FILES = {
+    SANS: "DejaVuSansCondensed.ttf",
+    SANS_BOLD: "DejaVuSansCondensed-Bold.ttf",
+    ARABIC: "NotoNaskhArabic-Regular.ttf",
+    ARABIC_BOLD: "NotoNaskhArabic-Bold.ttf",
+}
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> None:
+    """Register the bundled TTF fonts with reportlab (idempotent)."""
+    for name, filename in _FONT_FILES.items():
+        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD)
+    pdfmetrics.registerFontFamily(ARABIC, normal=ARABIC, bold=ARABIC_BOLD)
+
+
+# --------------------------------------------------------------------------
+# Bidirectional text
+
+_ARABIC_RUN = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+")
+_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
+#: Naskh letters look small beside Latin at the same size; enlarge them a bit.
+ARABIC_SCALE = 1.1
+
+
+def _arabic_font(font_name: str) -> str:
+    return ARABIC_BOLD if font_name == SANS_BOLD else ARABIC
+
+
+def _runs(text: str, font_name: str) -> list[tuple[str, str]]:
+    """Split visual ``text`` into (chunk, font) runs, Arabic in its own font."""
+    runs: list[tuple[str, str]] = []
+    pos = 0
+    for match in _ARABIC_RUN.finditer(text):
+        if match.start() > pos:
+            runs.append((text[pos : match.start()], font_name))
+        runs.append((match.group(), _arabic_font(font_name)))
+        pos = match.end()
+    if pos < len(text):
+        runs.append((text[pos:], font_name))
+    return runs
+
+
+def _width(text: str, font_name: str, size: float) -> float:
+    text = _BIDI_CONTROLS.sub("", text)
+    return sum(
+        pdfmetrics.stringWidth(chunk, font, size if font == font_name else size * ARABIC_SCALE)
+        for chunk, font in _runs(text, font_name)
+    )
+
+
+def _markup(text: str, font_name: str, size: float) -> str:
+    """Paragraph markup for visual ``text``: escaped, Arabic runs re-fonted."""
+    text = _BIDI_CONTROLS.sub("", text)
+    parts = []
+    for chunk, font in _runs(text, font_name):
+        chunk = escape(chunk)
+        if font != font_name:
+            chunk = f'<font name="{font}" size="{size * ARABIC_SCALE:.2f}">{chunk}</font>'
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _visual_lines(
+    text: str, font_name: str, size: float, width: float, base_dir: str | None
+) -> list[str]:
+    """Wrap logical ``text`` to ``width``, then reorder each line for display."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        shaped = arabic_reshaper.reshape(paragraph)
+        current = ""
+        for word in shaped.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if current and _width(candidate, font_name, size) > width:
+                lines.append(current)
+                current = word
+            else:
+                current = candidate
+        lines.append(current)
+    return [_reorder(line, base_dir) for line in lines]
+
+
+_LEVEL = re.compile(r"Level\(\s*(\d+)")
+
+
+def _reorder(line: str, base_dir: str | None) -> str:
+    """Reorder one logical line for display, mirroring brackets in RTL runs.
+
+    python-bidi's Rust core resolves levels (isolates included) but does not
+    mirror ``(``, ``«`` and the like (rule L4), so the resolved levels are
+    read from its debug output and rules L2 and L4 applied here.
+    """
+    debug = str(get_display(line, base_dir=base_dir, debug=True))
+    end = debug.rfind("paragraphs:")
+    byte_levels = [int(n) for n in _LEVEL.findall(debug, debug.rfind("levels:", 0, end), end)]
+    if len(byte_levels) != len(line.encode("utf-8")):
+        return str(get_display(line, base_dir=base_dir))  # unexpected format
+    levels, offset = [], 0
+    for char in line:
+        levels.append(byte_levels[offset])
+        offset += len(char.encode("utf-8"))
+    chars = [MIRRORED.get(c, c) if level % 2 else c for c, level in zip(line, levels, strict=True)]
+    odd = [level for level in levels if level % 2]
+    if not odd:
+        return "".join(chars)
+    for level in range(max(levels), min(odd) - 1, -1):
+        start = 0
+        while start < len(chars):
+            if levels[start] < level:
+                start += 1
+                continue
+            stop = start
+            while stop < len(chars) and levels[stop] >= level:
+                stop += 1
+            chars[start:stop] = chars[start:stop][::-1]
+            levels[start:stop] = levels[start:stop][::-1]
+            start = stop
+    return "".join(chars)
+
+
+class _Text(Flowable):
+    """A paragraph of text in any script and direction.
+
+    ``base_dir`` is ``"R"`` for right-to-left text (Arabic labels), ``"L"``
+    for left-to-right, or ``None`` to take the direction from the first
+    strong character (data values such as names). Newlines break lines.
+    """
+
+    def __init__(self, text: str, style: ParagraphStyle, base_dir: str | None):
+        super().__init__()
+        self.text = text
+        self.style = style
+        self.base_dir = base_dir
+        self._para: Paragraph | None = None
+
+    def _build(self, avail_width: float) -> Paragraph:
+        if base_dir_is_ltr(self.base_dir) and not _RTL_CHAR.search(self.text):
+            markup = "<br/>".join(
+                _markup(line, self.style.fontName, self.style.fontSize)
+                for line in self.text.split("\n")
+            )
+        else:
+            lines = _visual_lines(
+                self.text,
+                self.style.fontName,
+                self.style.fontSize,
+                avail_width - 1,
+                self.base_dir,
+            )
+            markup = "<br/>".join(
+                _markup(line, self.style.fontName, self.style.fontSize) for line in lines
+            )
+        return Paragraph(markup, self.style)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        self._para = self._build(availWidth)
+        width, height = self._para.wrap(availWidth, availHeight)
+        self.width, self.height = width, height
+        return width, height
+
+    def draw(self) -> None:
+        if self._para is None:
+            raise RuntimeError("wrap() must run before draw()")
+        self._para.drawOn(self.canv, 0, 0)
+
+
+def base_dir_is_ltr(base_dir: str | None) -> bool:
+    """True unless the text is laid out with a right-to-left base direction."""
+    return base_dir != "R"
+
+
+# --------------------------------------------------------------------------
+# QR code
+
+
+class _QrCode(Flowable):
+    """The verification QR code, drawn as vector modules on a white square."""
+
+    def __init__(self, content: str, symbol_size: float = QR_SYMBOL_SIZE):
+        super().__init__()
+        self.matrix = qr_matrix(make_qr(content))
+        self.module = symbol_size / len(self.matrix)
+        self.quiet = QR_QUIET_MODULES * self.module
+        self.width = self.height = symbol_size + 2 * self.quiet
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return self.width, self.height
+
+    def draw(self) -> None:
+        canvas, n, m = self.canv, len(self.matrix), self.module
+        canvas.saveState()
+        canvas.setFillColor(colors.white)
+        canvas.rect(0, 0, self.width, self.height, fill=1, stroke=0)
+        canvas.setFillColor(colors.black)
+        path = canvas.beginPath()
+        for r, row in enumerate(self.matrix):
+            y = self.quiet + (n - 1 - r) * m
+            c = 0
+            while c < n:
+                if not row[c]:
+                    c += 1
+                    continue
+                start = c
+                while c < n and row[c]:
+                    c += 1
+                path.rect(self.quiet + start * m, y, (c - start) * m, m)
+        canvas.drawPath(path, fill=1, stroke=0)
+        canvas.restoreState()
+
+
+# --------------------------------------------------------------------------
+# Styles
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """Paragraph styles for one base text size and direction."""
+
+    base: float
+    rtl: bool
+
+    def make(
+        self,
+        scale: float = 1.0,
+        bold: bool = False,
+        colour: colors.Color = INK,
+        leading: float = 1.22,
+    ) -> ParagraphStyle:
+        size = round(self.base * scale, 2)
+        return ParagraphStyle(
+            name=f"s{size}{bold}",
+            fontName=SANS_BOLD if bold else SANS,
+            fontSize=size,
+            leading=round(size * leading, 2),
+            textColor=colour,
+            alignment=TA_RIGHT if self.rtl else TA_LEFT,
+        )
+
+    @property
+    def end_alignment(self) -> int:
+        """Alignment of text that sits at the far edge of the reading line."""
+        return TA_LEFT if self.rtl else TA_RIGHT
+
+
+# --------------------------------------------------------------------------
+# Building blocks
+
+
+class _Builder:
+    """Builds the flowables of one certificate at one base text size."""
+
+    def __init__(self, doc: CertificateDocument, base_size: float):
+        self.doc = doc
+        self.rtl = doc.language in RTL_LANGUAGES
+        self.t = labels(doc.language)
+        self.s = _Styles(base_size, self.rtl)
+        self.label_dir = "R" if self.rtl else "L"
+
+    # small helpers -------------------------------------------------------
+
+    def label(self, text: str, style: ParagraphStyle) -> _Text:
+        return _Text(text, style, self.label_dir)
+
+    def value(self, text: str, style: ParagraphStyle) -> _Text:
+        return _Text(text, style, None)
+
+    def embed(self, value: str) -> str:
+        """Isolate a data value inside a translated sentence."""
+        return f"{FSI}{value}{PDI}" if self.rtl else value
+
+    def ltr(self, value: str) -> str:
+        """Keep a left-to-right token (date, URL, code) whole in RTL text."""
+        return f"{LRI}{value}{PDI}" if self.rtl else value
+
+    def row(self, cells: Sequence[Any]) -> list[Any]:
+        return list(reversed(cells)) if self.rtl else list(cells)
+
+    def widths(self, widths: Sequence[float]) -> list[float]:
+        return list(reversed(widths)) if self.rtl else list(widths)
+
+    def col(self, index: int, count: int) -> int:
+        """Table column of logical column ``index`` once mirrored."""
+        return count - 1 - index if self.rtl else index
+
+    # blocks --------------------------------------------------------------
+
+    def story(self) -> list[Flowable]:
+        story: list[Flowable] = []
+        if self.doc.specimen:
+            story += [self.specimen_banner(), Spacer(0, 2.5 * mm)]
+        story += [
+            self.header(),
+            Spacer(0, 2.5 * mm),
+            self.holder_and_qr(),
+            Spacer(0, 2.5 * mm),
+            self.statement(),
+            Spacer(0, 2.5 * mm),
+            self.label(self.t["countries"], self.s.make(1.1, bold=True, colour=NAVY)),
+            Spacer(0, 1.2 * mm),
+            self.countries_table(),
+        ]
+        if self.doc.notes:
+            story += [Spacer(0, 2 * mm), self.notes()]
+        return story
+
+    def specimen_banner(self) -> Table:
+        text = self.t["specimen_notice"]
+        if "SPECIMEN" not in text:
+            text = f"{text}  ·  SPECIMEN"
+        style = self.s.make(1.25, bold=True, colour=colors.white)
+        style.alignment = 1  # centred
+        table = Table([[self.label(text, style)]], colWidths=[CONTENT_WIDTH])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), SPECIMEN_RED),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        return table
+
+    def header(self) -> Table:
+        t, doc, s = self.t, self.doc, self.s
+        title = self.label(t["title"], s.make(2.3, bold=True, colour=NAVY, leading=1.15))
+        end = s.make(0.95, colour=MUTED)
+        end.alignment = s.end_alignment
+        number = s.make(1.75, bold=True, leading=1.15)
+        number.alignment = s.end_alignment
+        block = [
+            self.label(t["certificate_number"], end),
+            self.value(doc.certificate_id, number),
+            self.label(f"{t['issued_on']}{t['colon']}{self.ltr(_iso(doc.issued_on))}", end),
+            self.label(f"{t['expires_on']}{t['colon']}{self.ltr(_iso(doc.expires_on))}", end),
+        ]
+        right_width = 62 * mm
+        table = Table(
+            [self.row([title, block])],
+            colWidths=self.widths([CONTENT_WIDTH - right_width, right_width]),
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("LINEBELOW", (0, 0), (-1, -1), 1.2, NAVY),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+                ]
+            )
+        )
+        return table
+
+    def holder_rows(self) -> list[tuple[str, str, bool]]:
+        doc, t = self.doc, self.t
+        document = f"{doc.document_type} {doc.document_number}"
+        if doc.document_issuing_country:
+            document += f" ({doc.document_issuing_country})"
+        return [
+            (t["family_name"], doc.family_name, True),
+            (t["given_names"], doc.given_names, True),
+            (t["other_names"], ", ".join(doc.other_names) or "—", False),
+            (t["date_of_birth"], _iso(doc.date_of_birth), True),
+            (t["place_of_birth"], doc.place_of_birth or "—", False),
+            (t["nationalities"], ", ".join(doc.nationalities) or "—", False),
+            (t["identity_document"], document, False),
+            (t["purpose"], doc.purpose or "—", False),
+        ]
+
+    def holder_and_qr(self) -> Table:
+        s = self.s
+        label_style = s.make(0.95, colour=MUTED)
+        rows = [
+            self.row(
+                [
+                    self.label(label, label_style),
+                    self.value(value, s.make(1.1, bold=bold)),
+                ]
+            )
+            for label, value, bold in self.holder_rows()
+        ]
+        heading = self.label(self.t["holder"], s.make(1.1, bold=True, colour=NAVY))
+        identity_width = CONTENT_WIDTH - QR_COLUMN_WIDTH - 4 * mm
+        label_width = 36 * mm
+        identity = Table(
+            rows,
+            colWidths=self.widths([label_width, identity_width - label_width]),
+        )
+        identity.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1.2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+                    ("LINEBELOW", (0, 0), (-1, -2), 0.25, RULE),
+                ]
+            )
+        )
+        qr_column = [
+            _QrCode(self.doc.verify_url),
+            Spacer(0, 1 * mm),
+            self.label(self.t["verify_heading"], s.make(0.95, bold=True, colour=NAVY)),
+            self.label(self.verify_text(), s.make(0.85, colour=MUTED)),
+        ]
+        table = Table(
+            [self.row([[heading, Spacer(0, 1 * mm), identity], qr_column])],
+            colWidths=self.widths([CONTENT_WIDTH - QR_COLUMN_WIDTH, QR_COLUMN_WIDTH]),
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+                ]
+            )
+        )
+        return table
+
+    def verify_text(self) -> str:
+        template = self.t["verify"]
+        if self.rtl:
+            template = template.replace("{base_url}/v", f"{LRI}{{base_url}}/v{PDI}")
+        return template.format(base_url=self.doc.base_url.rstrip("/"))
+
+    def statement(self) -> Table:
+        table = Table(
+            [[self.label(self.t["statement"], self.s.make(0.92))]],
+            colWidths=[CONTENT_WIDTH],
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, -1), SHADE),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 5),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
+        return table
+
+    # countries -------------------------------------------------------------
+
+    COUNTRY_WIDTHS = (33 * mm, 31 * mm, 50 * mm, 20 * mm)
+
+    def countries_table(self) -> Table:
+        t, s = self.t, self.s
+        widths = [*self.COUNTRY_WIDTHS, CONTENT_WIDTH - sum(self.COUNTRY_WIDTHS)]
+        head_style = s.make(0.9, bold=True, colour=colors.white)
+        header = [
+            self.label(t[key], head_style)
+            for key in ("country", "periods", "result", "answered_on", "authority")
+        ]
+        rows: list[list[Any]] = [self.row(header)]
+        commands: list[tuple[Any, ...]] = [
+            ("BACKGROUND", (0, 0), (-1, 0), NAVY),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.6),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
+        ]
+        for index, line in enumerate(self.doc.countries):
+            first = len(rows)
+            rows.append(self.row(self.country_cells(line)))
+            if line.records:
+                start, stop = sorted((self.col(1, 5), self.col(4, 5)))
+                record_row: list[Any] = [""] * 5
+                record_row[start] = self.records_table(line, sum(widths[1:]))
+                rows.append(record_row)
+                commands.append(("SPAN", (start, len(rows) - 1), (stop, len(rows) - 1)))
+                commands.append(("TOPPADDING", (0, len(rows) - 1), (-1, len(rows) - 1), 0))
+            last = len(rows) - 1
+            if index % 2 == 1:
+                commands.append(("BACKGROUND", (0, first), (-1, last), SHADE))
+            commands.append(("LINEBELOW", (0, last), (-1, last), 0.3, RULE))
+        table = Table(rows, colWidths=self.widths(widths))
+        table.setStyle(TableStyle(commands))
+        return table
+
+    def country_cells(self, line: CountryLine) -> list[Any]:
+        t, s = self.t, self.s
+        cell = s.make(0.95)
+        periods = "\n".join(
+            f"{self.ltr(start)} – {self.ltr(end) if end else t['until_now']}"
+            for start, end in line.periods
+        )
+        if periods:
+            periods_cell = self.label(periods, cell)
+        else:
+            periods_cell = self.label(t["nationality_only"], s.make(0.95, colour=MUTED))
+        outcome = self.label(
+            outcome_phrase(self.doc.language, line.outcome),
+            s.make(0.95, bold=True, colour=OUTCOME_COLOURS[line.outcome]),
+        )
+        answered = _iso(line.answered_on) if line.answered_on else "—"
+        authority = line.authority or "—"
+        authority_cells: list[Flowable] = [self.value(authority, cell)]
+        if line.reference:
+            authority_cells.append(
+                self.label(
+                    f"{t['reference']} {self.embed(line.reference)}",
+                    s.make(0.85, colour=MUTED),
+                )
+            )
+        return [
+            self.value(f"{line.country_name} ({line.country})", s.make(0.95, bold=True)),
+            periods_cell,
+            outcome,
+            self.value(answered, cell),
+            authority_cells,
+        ]
+
+    def records_table(self, line: CountryLine, width: float) -> Table:
+        t, s = self.t, self.s
+        keys = ("offence", "category", "date", "court", "sentence")
+        fractions = (0.27, 0.15, 0.12, 0.22, 0.24)
+        head = s.make(0.82, bold=True, colour=MUTED)
+        body = s.make(0.85)
+        rows = [self.row([self.label(t[key], head) for key in keys])]
+        for record in line.records:
+            values = (record.offence, record.category, record.date, record.court, record.sentence)
+            rows.append(self.row([self.value(v or "—", body) for v in values]))
+        table = Table(rows, colWidths=self.widths([width * f for f in fractions]))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0.8),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+                    ("LINEABOVE", (0, 0), (-1, 0), 0.4, OUTCOME_COLOURS["record_found"]),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.25, RULE),
+                ]
+            )
+        )
+        return table
+
+    def notes(self) -> Table:
+        s = self.s
+        cells: list[Flowable] = [self.label(self.t["notes"], s.make(0.95, bold=True, colour=NAVY))]
+        cells += [self.value(note, s.make(0.9)) for note in self.doc.notes]
+        table = Table([[cells]], colWidths=[CONTENT_WIDTH])
+        table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        return table
+
+    # page decoration ----------------------------------------------------
+
+    def footer(self) -> _Text:
+        t, doc = self.t, self.doc
+        text = "   ·   ".join(
+            [
+                t["title"],
+                f"{t['certificate_number']} {self.embed(doc.certificate_id)}",
+                f"{t['issued_on']}{t['colon']}{self.ltr(_iso(doc.issued_on))}",
+                f"{t['expires_on']}{t['colon']}{self.ltr(_iso(doc.expires_on))}",
+            ]
+        )
+        style = self.s.make(0.85, colour=MUTED)
+        style.fontSize = min(style.fontSize, 7.0)
+        style.leading = style.fontSize * 1.2
+        style.alignment = 1
+        return self.label(text, style)
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
+
+
+# --------------------------------------------------------------------------
+# Pages
+
+
+def _decorate(builder: _Builder, pages: list[int]) -> Any:
+    """Return the onPage callback: watermark, footer, page counting."""
+
+    def on_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
+        pages.append(canvas.getPageNumber())
+        if builder.doc.specimen:
+            _draw_watermark(canvas)
+        footer = builder.footer()
+        _, height = footer.wrapOn(canvas, CONTENT_WIDTH, MARGIN_BOTTOM)
+        canvas.saveState()
+        canvas.setStrokeColor(RULE)
+        canvas.setLineWidth(0.4)
+        top = MARGIN_BOTTOM - 4 * mm
+        canvas.line(MARGIN_X, top, PAGE_WIDTH - MARGIN_X, top)
+        canvas.restoreState()
+        footer.drawOn(canvas, MARGIN_X, top - 1.5 * mm - height)
+
+    return on_page
+
+
+def _draw_watermark(canvas: Canvas) -> None:
+    canvas.saveState()
+    canvas.setFillColor(SPECIMEN_RED)
+    canvas.setFillAlpha(0.09)
+    canvas.setFont(SANS_BOLD, 120)
+    canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2 - 40 * mm)
+    canvas.rotate(52)
+    canvas.drawCentredString(0, -40, "SPECIMEN")
+    canvas.restoreState()
+
+
+def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
+    title = f"{t['title']} {doc.certificate_id}"
+    if doc.specimen:
+        title = f"{t['specimen']} — {title}"
+    return {
+        "title": title,
+        "subject": f"{t['title']} — {t['certificate_number']} {doc.certificate_id}",
+        "author": "International Police Certificate service",
+        "creator": "International Police Certificate service",
+        "lang": doc.language,
+    }
+
+
+def _render_at(doc: CertificateDocument, base_size: float) -> tuple[bytes, int]:
+    builder = _Builder(doc, base_size)
+    pages: list[int] = []
+    buffer = io.BytesIO()
+    template = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        **_metadata(doc, builder.t),
+    )
+    frame = Frame(
+        MARGIN_X,
+        MARGIN_BOTTOM,
+        CONTENT_WIDTH,
+        PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="content",
+    )
+    template.addPageTemplates(
+        [PageTemplate(id="certificate", frames=[frame], onPage=_decorate(builder, pages))]
+    )
+    template.build(builder.story())
+    return buffer.getvalue(), len(pages)
+
+
+def _render_one_page(doc: CertificateDocument, base_size: float) -> bytes | None:
+    """The PDF at ``base_size``, or None if it does not fit on one page."""
+    try:
+        pdf, page_count = _render_at(doc, base_size)
+    except LayoutError:
+        return None
+    return pdf if page_count == 1 else None
+
+
+def render_certificate_pdf(doc: CertificateDocument) -> bytes:
+    """Render ``doc`` as a one-page A4 PDF and return its bytes.
+
+    The largest text size at which everything fits on one page is used.
+
+    Raises:
+        ValueError: for an unknown language or outcome, a verification URL
+            too long for the QR code, or content that does not fit on one
+            page even at the smallest text size.
+    """
+    register_fonts()
+    labels(doc.language)  # fail early on an unknown language
+    best = _render_one_page(doc, FONT_SIZES[0])  # the usual case
+    if best is not None:
+        return best
+    low, high = 1, len(FONT_SIZES) - 1  # binary search: smaller text, fewer pages
+    while low <= high:
+        middle = (low + high) // 2
+        pdf = _render_one_page(doc, FONT_SIZES[middle])
+        if pdf is None:
+            low = middle + 1
+        else:
+            best, high = pdf, middle - 1
+    if best is not None:
+        return best
+    raise ValueError(
+        f"certificate {doc.certificate_id} does not fit on one A4 page "
+        f"({len(doc.countries)} countries, "
+        f"{sum(len(c.records) for c in doc.countries)} records)"
+    )

@@ -1,0 +1,180 @@
+/* The verification page: read the certificate token from the URL fragment,
+ * ask the verification API, and show the answer.
+ *
+ * The fragment never reaches a server log; the token goes in a POST body.
+ * Everything is built with DOM calls and textContent (no innerHTML), and the
+ * page's Content-Security-Policy forbids inline scripts, hence this file.
+ */
+(function () {
+  "use strict";
+
+  var area = document.getElementById("verify-result");
+  var wordsElement = document.getElementById("verify-words");
+  if (!area || !wordsElement) {
+    return;
+  }
+  var words = JSON.parse(wordsElement.textContent);
+  var apiUrl = area.getAttribute("data-api") || "/api/v1/verify";
+  var STATUSES_WITH_CLAIMS = ["valid", "revoked", "expired", "superseded"];
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function day(seconds) {
+    if (typeof seconds !== "number" || !isFinite(seconds)) {
+      return null;
+    }
+    return new Date(seconds * 1000).toISOString().slice(0, 10);
+  }
+
+  /* The "c" claim groups countries by outcome: {"NR": "KETH", "NA": "NG"}
+   * (outcome code → concatenated ISO 3166-1 alpha-2 codes); see docs/claims.md. */
+  function countryOutcomes(claim) {
+    var result = {};
+    if (!claim || typeof claim !== "object") {
+      return result;
+    }
+    Object.keys(claim).forEach(function (outcome) {
+      var codes = String(claim[outcome]);
+      for (var i = 0; i + 1 < codes.length; i += 2) {
+        result[codes.slice(i, i + 2)] = outcome;
+      }
+    });
+    return result;
+  }
+
+  function fact(list, term, value, className) {
+    if (value === null || value === undefined || value === "") {
+      return;
+    }
+    var row = element("div");
+    row.appendChild(element("dt", null, term));
+    row.appendChild(element("dd", className || null, value));
+    list.appendChild(row);
+  }
+
+  function show(node) {
+    while (area.firstChild) {
+      area.removeChild(area.firstChild);
+    }
+    area.appendChild(node);
+    area.hidden = false;
+  }
+
+  function statusBlock(status, title, reason) {
+    var block = element("div", "result result-" + status);
+    var line = element("p", "result-status");
+    line.appendChild(element("span", "result-label", "Status: "));
+    line.appendChild(element("span", "result-word", title));
+    block.appendChild(line);
+    block.appendChild(element("p", "result-reason", reason));
+    return block;
+  }
+
+  function renderAnswer(answer) {
+    var status = answer.status;
+    var title = words.statuses[status] || status;
+    var reason = words.reasons[status] || answer.reason || "";
+    var block = statusBlock(status, title, reason);
+    var claims = answer.certificate;
+    if (!claims || STATUSES_WITH_CLAIMS.indexOf(status) === -1) {
+      show(block);
+      return;
+    }
+    if (claims.spc === true) {
+      var specimen = element("p", "result-specimen");
+      specimen.appendChild(element("strong", null, "SPECIMEN"));
+      specimen.appendChild(document.createTextNode(
+        " — produced by the demonstration agencies; this certificate has no legal value."));
+      block.appendChild(specimen);
+    }
+    var facts = element("dl", "facts");
+    var holder = [claims.gn, claims.fn].filter(function (part) { return part; }).join(" ");
+    fact(facts, "Holder", holder);
+    fact(facts, "Date of birth", claims.dob);
+    fact(facts, "Certificate number", claims.jti, "mono");
+    fact(facts, "Issued", day(claims.iat));
+    fact(facts, "Expires", day(claims.exp));
+    block.appendChild(facts);
+
+    var countries = countryOutcomes(claims.c);
+    var codes = Object.keys(countries);
+    if (codes.length) {
+      var table = element("table", "table outcomes");
+      table.appendChild(element("caption", null, "What each country's agency answered"));
+      var head = element("thead");
+      var headRow = element("tr");
+      ["Country", "Outcome"].forEach(function (label) {
+        var cell = element("th", null, label);
+        cell.setAttribute("scope", "col");
+        headRow.appendChild(cell);
+      });
+      head.appendChild(headRow);
+      table.appendChild(head);
+      var body = element("tbody");
+      codes.forEach(function (code) {
+        var outcome = String(countries[code]);
+        var row = element("tr", "outcome-" + outcome);
+        var name = element("th", null, words.countries[code] || code);
+        name.setAttribute("scope", "row");
+        row.appendChild(name);
+        row.appendChild(element("td", null, words.outcomes[outcome] || outcome));
+        body.appendChild(row);
+      });
+      table.appendChild(body);
+      block.appendChild(table);
+    }
+    show(block);
+  }
+
+  function renderProblem(text) {
+    show(statusBlock("error", "Could not verify", text));
+  }
+
+  function verify(token) {
+    show(statusBlock("pending", "Checking…", "Asking the verification service about this certificate."));
+    fetch(apiUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ token: token }),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer"
+    }).then(function (response) {
+      if (response.status === 429) {
+        renderProblem("Too many verifications from your connection. Please wait a minute and reload the page.");
+        return null;
+      }
+      return response.json().then(function (body) {
+        if (response.ok && body && typeof body.status === "string") {
+          renderAnswer(body);
+        } else if (response.status === 400) {
+          // a token too long or empty is not a certificate of ours
+          renderAnswer({ status: "invalid", certificate: null });
+        } else {
+          renderProblem((body && body.error && body.error.message) || "The verification service answered with an error.");
+        }
+      });
+    }).catch(function () {
+      renderProblem("The verification service could not be reached. Check your connection and reload the page.");
+    });
+  }
+
+  function fromFragment() {
+    var token = window.location.hash.replace(/^#/, "").trim();
+    if (token) {
+      verify(token);
+    }
+  }
+
+  window.addEventListener("hashchange", fromFragment);
+  fromFragment();
+})();

@@ -1,0 +1,188 @@
+"""Verification by token, typed number and PDF; revocation, expiry, and the published keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from certificate.db import db, utcnow
+from certificate.issuance.models import Certificate
+from tests.conftest import application_body, drain
+
+
+@pytest.fixture
+def issued(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, Any]:
+    created = client.post("/api/v1/applications", json=application_body("RECORDER"),
+                          headers=auth).get_json()
+    drain(app)
+    result = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
+    certificate = result["certificate"]
+    certificate["token"] = certificate["verify_url"].split("#", 1)[1]
+    certificate["pdf"] = client.get(certificate["pdf_url"], headers=auth).data
+    return certificate
+
+
+def _verify(client: FlaskClient, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/verify", json=body)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_fresh_certificate_is_valid_three_ways(client: FlaskClient,
+                                                 issued: dict[str, Any]) -> None:
+    by_token = _verify(client, token=issued["token"])
+    assert by_token["valid"] is True
+    assert by_token["status"] == "valid"
+    claims = by_token["certificate"]
+    assert claims["jti"] == issued["id"]
+    assert (claims["fn"], claims["gn"], claims["dob"]) == ("RECORDER", "Ada Chioma", "1990-04-17")
+    assert claims["c"] == {"RF": "KETHNG"}
+    by_number = _verify(client, certificate_id=issued["id"].lower().replace("-", " "),
+                        date_of_birth="1990-04-17")
+    assert by_number["status"] == "valid"
+    assert by_number["certificate"] == claims
+    upload = client.post("/api/v1/verify", data={"file": (_io(issued["pdf"]), "c.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.get_json()["status"] == "valid"
+
+
+def _io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_the_token_verifies_against_the_published_jwks(client: FlaskClient,
+                                                       issued: dict[str, Any]) -> None:
+    keys = client.get("/.well-known/jwks.json").get_json()["keys"]
+    kid = jwt.get_unverified_header(issued["token"])["kid"]
+    jwk = next(k for k in keys if k["kid"] == kid)
+    claims = jwt.decode(issued["token"], jwt.PyJWK(jwk).key, algorithms=["EdDSA"])
+    assert claims["jti"] == issued["id"]
+    assert claims["iss"] == "IPC"
+
+
+def _forge(claims: dict[str, Any], header: dict[str, Any], signature: bytes = b"sig") -> str:
+    def enc(part: Any) -> str:
+        raw = part if isinstance(part, bytes) else json.dumps(part).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return f"{enc(header)}.{enc(claims)}.{enc(signature)}"
+
+
+def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
+    client: FlaskClient, issued: dict[str, Any]
+) -> None:
+    kid = jwt.get_unverified_header(issued["token"])["kid"]
+    claims = jwt.decode(issued["token"], options={"verify_signature": False})
+    stranger = Ed25519PrivateKey.generate()
+    header, payload, signature = issued["token"].split(".")
+    edited = dict(claims, fn="SOMEONE ELSE")
+    tampered = ".".join([header, _forge(edited, {}).split(".")[1], signature])
+    candidates = [
+        tampered,
+        jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": kid}),
+        jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": "not-our-key"}),
+        _forge(claims, {"alg": "none", "kid": kid}, b""),
+        jwt.encode(claims, "a-guessed-secret-that-is-long-enough", algorithm="HS256",
+                   headers={"kid": kid}),
+        "not.a.token",
+        "garbage",
+    ]
+    for token in candidates:
+        answer = _verify(client, token=token)
+        assert answer == {"valid": False, "status": "invalid", "certificate": None,
+                          "reason": answer["reason"]}
+        assert "SOMEONE" not in json.dumps(answer)
+
+
+def test_wrong_unknown_and_malformed_numbers_answer_identically(
+    client: FlaskClient, issued: dict[str, Any]
+) -> None:
+    wrong_birth = client.post("/api/v1/verify", json={"certificate_id": issued["id"],
+                                                      "date_of_birth": "1990-04-18"})
+    unknown = client.post("/api/v1/verify", json={"certificate_id": "0" * 28,
+                                                  "date_of_birth": "1990-04-17"})
+    malformed = client.post("/api/v1/verify", json={"certificate_id": "12; DROP TABLE",
+                                                    "date_of_birth": "1990-04-17"})
+    assert wrong_birth.data == unknown.data == malformed.data
+    assert wrong_birth.get_json()["status"] == "unknown"
+    assert wrong_birth.get_json()["certificate"] is None
+
+
+def test_bad_verification_requests_are_400(client: FlaskClient) -> None:
+    assert client.post("/api/v1/verify", json={}).status_code == 400
+    no_date = client.post("/api/v1/verify", json={"certificate_id": "X"})
+    assert "date_of_birth" in no_date.get_json()["error"]["fields"]
+    not_pdf = client.post("/api/v1/verify", data={"file": (_io(b"hello"), "x.pdf")},
+                          content_type="multipart/form-data")
+    assert not_pdf.status_code == 400
+    assert "file" in not_pdf.get_json()["error"]["fields"]
+
+
+def test_an_edited_pdf_is_invalid(client: FlaskClient, issued: dict[str, Any]) -> None:
+    edited = issued["pdf"].replace(b"RECORDER", b"RECORDEX", 1)
+    if edited == issued["pdf"]:
+        edited = issued["pdf"] + b"\n% appended\n"
+    upload = client.post("/api/v1/verify", data={"file": (_io(edited), "c.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.get_json()["status"] == "invalid"
+
+
+def test_revocation_takes_effect_for_every_way_in(client: FlaskClient, runner: FlaskCliRunner,
+                                                  issued: dict[str, Any]) -> None:
+    result = runner.invoke(args=["certificates", "revoke", "--reason", "Issued in error",
+                                 issued["id"]])
+    assert result.exit_code == 0, result.output
+    assert _verify(client, token=issued["token"])["status"] == "revoked"
+    assert _verify(client, certificate_id=issued["id"], date_of_birth="1990-04-17")[
+        "status"] == "revoked"
+    upload = client.post("/api/v1/verify", data={"file": (_io(issued["pdf"]), "c.pdf")},
+                         content_type="multipart/form-data")
+    assert upload.get_json()["valid"] is False
+    again = runner.invoke(args=["certificates", "revoke", "--reason", "x", issued["id"]])
+    assert again.exit_code != 0
+    missing = runner.invoke(args=["certificates", "revoke", "--reason", "x", "0" * 28])
+    assert "no certificate" in missing.output
+
+
+def test_expiry_is_reported(app: Flask, client: FlaskClient, issued: dict[str, Any]) -> None:
+    with app.app_context():
+        certificate = db.session.get(Certificate, issued["id"])
+        assert certificate is not None
+        certificate.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert _verify(client, token=issued["token"])["status"] == "expired"
+
+
+def test_keys_rotate_and_old_certificates_still_verify(
+    client: FlaskClient, runner: FlaskCliRunner, issued: dict[str, Any]
+) -> None:
+    old_kid = jwt.get_unverified_header(issued["token"])["kid"]
+    result = runner.invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0
+    new_kid = result.output.strip()
+    assert new_kid != old_kid
+    keys = {k["kid"]: k for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    assert "retired_at" in keys[old_kid]
+    assert new_kid in keys
+    assert _verify(client, token=issued["token"])["status"] == "valid"
+
+
+def test_certificate_ids_are_long_random_and_typeable(issued: dict[str, Any]) -> None:
+    from certificate.issuance.claims import new_certificate_id
+
+    ids = {new_certificate_id() for _ in range(2000)} | {issued["id"]}
+    assert len(ids) == 2001
+    for value in list(ids)[:50]:
+        groups = value.split("-")
+        assert all(len(g) == 4 and g.isalnum() and g.isupper() or g.isdigit() for g in groups)
+        assert len("".join(groups)) * 5 >= 128
