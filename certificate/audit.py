@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from certificate.db import Base, UTCDateTime, utcnow
+from certificate.db import Base, DbSession, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
 
@@ -54,7 +54,7 @@ def _digest(
 
 
 def record_event(
-    session: Session,
+    session: DbSession,
     *,
     actor: str,
     action: str,
@@ -88,7 +88,7 @@ def record_event(
     return event
 
 
-def verify_chain(session: Session) -> list[str]:
+def verify_chain(session: DbSession) -> list[str]:
     """Walk the log in order; return a description of every break (empty when intact)."""
     problems: list[str] = []
     expected_prev = GENESIS

@@ -141,20 +141,40 @@ class AdapterError(Exception):
 
 @runtime_checkable
 class CountryAdapter(Protocol):
-    """What every adapter provides. Attributes are read once at start-up."""
+    """What every adapter provides. Attributes are read once at start-up.
 
-    api_version: int
-    """The Protocol version implemented: :data:`ADAPTER_API_VERSION`."""
-    country: str
-    """ISO 3166-1 alpha-2 code of the country served, upper case."""
-    authority: str
-    """The agency's name, printed on the certificate."""
-    deadline: timedelta | None
-    """How long the agency may take; ``None`` uses the service's default."""
-    pollable: bool
-    """Whether :meth:`poll` can fetch an answer after a :class:`Pending`."""
-    specimen: bool
-    """True for test adapters: certificates they contribute to are specimens."""
+    Plain class or instance attributes satisfy the read-only members below.
+    """
+
+    @property
+    def api_version(self) -> int:
+        """The Protocol version implemented: :data:`ADAPTER_API_VERSION`."""
+        ...
+
+    @property
+    def country(self) -> str:
+        """ISO 3166-1 alpha-2 code of the country served, upper case."""
+        ...
+
+    @property
+    def authority(self) -> str:
+        """The agency's name, printed on the certificate."""
+        ...
+
+    @property
+    def deadline(self) -> timedelta | None:
+        """How long the agency may take; ``None`` uses the service's default."""
+        ...
+
+    @property
+    def pollable(self) -> bool:
+        """Whether :meth:`poll` can fetch an answer after a :class:`Pending`."""
+        ...
+
+    @property
+    def specimen(self) -> bool:
+        """True for test adapters: certificates they contribute to are specimens."""
+        ...
 
     def submit(self, query: Query) -> Answer | Pending:
         """Ask the agency; return its answer, or Pending, or raise AdapterError."""

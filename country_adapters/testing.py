@@ -44,8 +44,13 @@ from country_adapters.countries import is_country_code
 from country_adapters.registry import validate_adapter
 
 
-def sample_query(country: str, *, family_name: str = "Okafor", attempt: int = 1,
-                 check_id: str = "0123456789abcdef0123456789abcdef") -> Query:
+def sample_query(
+    country: str,
+    *,
+    family_name: str = "Okafor",
+    attempt: int = 1,
+    check_id: str = "0123456789abcdef0123456789abcdef",
+) -> Query:
     """A realistic query about a person who lived in ``country``."""
     now = datetime.now(UTC)
     subject = Subject(
@@ -92,7 +97,8 @@ class AdapterContract:
         assert isinstance(adapter, CountryAdapter)
         assert adapter.api_version == ADAPTER_API_VERSION
         assert is_country_code(adapter.country)
-        assert isinstance(adapter.authority, str) and adapter.authority.strip()
+        assert isinstance(adapter.authority, str)
+        assert adapter.authority.strip()
         assert adapter.deadline is None or (
             isinstance(adapter.deadline, timedelta) and adapter.deadline > timedelta(0)
         )
@@ -102,8 +108,7 @@ class AdapterContract:
     def test_the_registry_accepts_it(self, adapter: Any) -> None:
         assert validate_adapter(adapter, "contract test") is adapter
 
-    def test_submit_returns_a_result(self, adapter: CountryAdapter,
-                                     answering_query: Query) -> None:
+    def test_submit_returns_a_result(self, adapter: CountryAdapter, answering_query: Query) -> None:
         result = call_adapter(adapter, answering_query)
         assert isinstance(result, Answer | Pending | AdapterError)
         if isinstance(result, Answer):
@@ -115,16 +120,18 @@ class AdapterContract:
             assert adapter.pollable, "Pending(poll_after=...) needs pollable = True"
             assert result.poll_after >= 0
 
-    def test_a_retry_of_the_same_query_is_safe(self, adapter: CountryAdapter,
-                                               answering_query: Query) -> None:
+    def test_a_retry_of_the_same_query_is_safe(
+        self, adapter: CountryAdapter, answering_query: Query
+    ) -> None:
         first = call_adapter(adapter, answering_query)
         second = call_adapter(adapter, answering_query)
         if isinstance(first, Answer) and isinstance(second, Answer):
             assert first.outcome == second.outcome
             assert first.records == second.records
 
-    def test_poll_is_safe_when_pollable(self, adapter: CountryAdapter,
-                                        answering_query: Query) -> None:
+    def test_poll_is_safe_when_pollable(
+        self, adapter: CountryAdapter, answering_query: Query
+    ) -> None:
         if not adapter.pollable:
             pytest.skip("adapter is not pollable")
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -76,7 +76,7 @@ def application_body(family_name: str = "Okafor", **overrides: Any) -> dict[str,
                 "type": "passport",
                 "number": "A1234567",
                 "issuing_country": "NG",
-                "expires": date(date.today().year + 5, 1, 1).isoformat(),
+                "expires": date(datetime.now(UTC).year + 5, 1, 1).isoformat(),
             },
         },
         "residences": [
@@ -94,8 +94,9 @@ def application_body(family_name: str = "Okafor", **overrides: Any) -> dict[str,
 def signup_and_token(client: FlaskClient, email: str = "ada@example.org") -> dict[str, str]:
     """Create an applicant through the API and return its Authorization header."""
     password = "correct horse battery"
-    response = client.post("/api/v1/accounts",
-                           json={"email": email, "password": password, "name": "Ada"})
+    response = client.post(
+        "/api/v1/accounts", json={"email": email, "password": password, "name": "Ada"}
+    )
     assert response.status_code == 201, response.get_json()
     response = client.post("/api/v1/tokens", json={"email": email, "password": password})
     assert response.status_code == 200, response.get_json()

@@ -37,8 +37,15 @@ class LiveService:
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run an operator command against the same instance (``flask --app wsgi ...``)."""
-        return subprocess.run([*FLASK, *args], env=self.env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=120, check=False)
+        return subprocess.run(
+            [*FLASK, *args],
+            env=self.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     @property
     def log_path(self) -> Path:
@@ -66,7 +73,10 @@ class LiveService:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [*FLASK, "run", "--host", "127.0.0.1", "--port", port, "--no-reload"],
-                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -100,15 +110,17 @@ def live_service(tmp_path: Path, **settings: str) -> Iterator[LiveService]:
     """A migrated instance in ``tmp_path`` served on a free loopback port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPC_")}
-    env.update({
-        "IPC_INSTANCE_PATH": str(tmp_path / "instance"),
-        "IPC_BASE_URL": f"http://127.0.0.1:{port}",
-        "IPC_SANDBOX_COUNTRIES": "KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH",
-        "IPC_SWEEP_INTERVAL_SECONDS": "0.2",
-        "IPC_RETRY_BASE_SECONDS": "0.1",
-        "IPC_RETRY_MAX_SECONDS": "0.5",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "IPC_INSTANCE_PATH": str(tmp_path / "instance"),
+            "IPC_BASE_URL": f"http://127.0.0.1:{port}",
+            "IPC_SANDBOX_COUNTRIES": "KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH",
+            "IPC_SWEEP_INTERVAL_SECONDS": "0.2",
+            "IPC_RETRY_BASE_SECONDS": "0.1",
+            "IPC_RETRY_MAX_SECONDS": "0.5",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if os.environ.get("IPC_TEST_DATABASE_URL"):
         env["IPC_DATABASE_URL"] = os.environ["IPC_TEST_DATABASE_URL"]
     env.update({f"IPC_{k}": v for k, v in settings.items()})

@@ -24,8 +24,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.core import Field
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import Field
 from wtforms.widgets import DateInput, MonthInput
 
 from certificate.applications.schemas import DOCUMENT_TYPES, LANGUAGES

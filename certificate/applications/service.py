@@ -7,13 +7,13 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from certificate.applications.models import Application, IdempotencyKey, Residence
 from certificate.applications.schemas import ApplicationIn
 from certificate.audit import record_event
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
+from certificate.db import DbSession
 from country_adapters.registry import AdapterRegistry
 
 
@@ -38,7 +38,7 @@ def countries_to_check(data: ApplicationIn) -> list[str]:
 
 
 def find_by_idempotency_key(
-    session: Session, user: User, key: str, fingerprint: str
+    session: DbSession, user: User, key: str, fingerprint: str
 ) -> Application | None:
     """The application an earlier request with this key created, if any.
 
@@ -55,7 +55,7 @@ def find_by_idempotency_key(
 
 
 def file_application(
-    session: Session,
+    session: DbSession,
     user: User,
     data: ApplicationIn,
     *,
@@ -151,7 +151,7 @@ def _new_check(
     )
 
 
-def get_owned(session: Session, user: User, application_id: str) -> Application:
+def get_owned(session: DbSession, user: User, application_id: str) -> Application:
     """The user's own application; ApplicationNotFound for anyone else's."""
     application = session.get(Application, application_id)
     if application is None or application.user_id != user.id:
@@ -159,7 +159,7 @@ def get_owned(session: Session, user: User, application_id: str) -> Application:
     return application
 
 
-def list_owned(session: Session, user: User) -> list[Application]:
+def list_owned(session: DbSession, user: User) -> list[Application]:
     """The user's applications, newest first."""
     return list(
         session.scalars(

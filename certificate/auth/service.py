@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from certificate.audit import record_event
 from certificate.auth.models import ApiToken, Role, User
+from certificate.db import DbSession
 from country_adapters.countries import is_country_code
 
 # Argon2id with the library's defaults (RFC 9106 low-memory profile).
@@ -37,7 +37,7 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     *,
     email: str,
     password: str,
@@ -79,7 +79,7 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
+def authenticate(session: DbSession, email: str, password: str) -> User | None:
     """The user with these credentials, or None; same work whether or not the e-mail exists."""
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
     try:
@@ -97,7 +97,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, *, ttl: timedelta, now: datetime) -> str:
+def issue_token(session: DbSession, user: User, *, ttl: timedelta, now: datetime) -> str:
     """A new bearer token for ``user``; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     session.add(
@@ -109,7 +109,7 @@ def issue_token(session: Session, user: User, *, ttl: timedelta, now: datetime) 
     return token
 
 
-def user_for_token(session: Session, token: str, now: datetime) -> User | None:
+def user_for_token(session: DbSession, token: str, now: datetime) -> User | None:
     """The active user a live token belongs to, or None."""
     row = session.get(ApiToken, _token_hash(token))
     if row is None or row.expires_at <= now:

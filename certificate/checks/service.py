@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.models import FINAL_STATUSES, Check, CheckStatus
+from certificate.db import DbSession
 from country_adapters.base import (
     AdapterError,
     Answer,
@@ -42,7 +42,7 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | No
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def due_check_ids(session: Session, now: datetime, limit: int = 500) -> list[str]:
+def due_check_ids(session: DbSession, now: datetime, limit: int = 500) -> list[str]:
     """Checks whose next attempt is due and that no live worker holds."""
     return list(
         session.scalars(
@@ -59,7 +59,7 @@ def due_check_ids(session: Session, now: datetime, limit: int = 500) -> list[str
     )
 
 
-def claim(session: Session, check_id: str, now: datetime, lease: timedelta) -> Check | None:
+def claim(session: DbSession, check_id: str, now: datetime, lease: timedelta) -> Check | None:
     """Take the check for one attempt, or None when it is not due or another worker holds it.
 
     A conditional UPDATE, so two workers (threads or processes) never both win.
@@ -118,7 +118,7 @@ def build_query(check: Check) -> Query:
 
 
 def apply_result(
-    session: Session,
+    session: DbSession,
     check: Check,
     result: Answer | Pending | AdapterError,
     *,
@@ -179,7 +179,7 @@ def _records_payload(records: tuple[Record, ...]) -> list[dict[str, Any]]:
 
 
 def record_answer(
-    session: Session, check: Check, answer: Answer, *, now: datetime, actor: str
+    session: DbSession, check: Check, answer: Answer, *, now: datetime, actor: str
 ) -> bool:
     """Make the agency's answer final. Returns True when it changed the check.
 
@@ -217,7 +217,7 @@ def record_answer(
     return True
 
 
-def expire_overdue(session: Session, now: datetime) -> set[str]:
+def expire_overdue(session: DbSession, now: datetime) -> set[str]:
     """Every check still open at its deadline becomes ``no_response``. Returns application ids."""
     overdue = session.scalars(
         select(Check).where(Check.status.in_(_ACTIVE), Check.deadline_at <= now)
@@ -244,7 +244,7 @@ def all_final(application: Application) -> bool:
     return all(check.status in FINAL_STATUSES for check in application.checks)
 
 
-def applications_awaiting_issuance(session: Session, limit: int = 200) -> list[str]:
+def applications_awaiting_issuance(session: DbSession, limit: int = 200) -> list[str]:
     """In-progress applications whose checks are all final (issuance still owed)."""
     open_check = (
         select(Check.id)

@@ -19,8 +19,8 @@ version 18 at error correction M.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from certificate.applications.models import Application
@@ -39,6 +39,7 @@ CODE_OUTCOMES = {code: outcome for outcome, code in OUTCOME_CODES.items()}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ID_CHARS = 28  # 140 bits
 _GROUP = 4
+_TYPO_FIXES = str.maketrans("OIL", "011")
 
 
 def new_certificate_id() -> str:
@@ -53,7 +54,7 @@ def normalise_certificate_id(typed: str) -> str | None:
     Case, spaces and hyphens are forgiven; O→0 and I/L→1 as Crockford intends.
     """
     cleaned = typed.upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(_TYPO_FIXES)
     if len(cleaned) != _ID_CHARS or any(ch not in _ALPHABET for ch in cleaned):
         return None
     return "-".join(cleaned[i : i + _GROUP] for i in range(0, _ID_CHARS, _GROUP))
@@ -82,7 +83,7 @@ def decode_outcomes(claim: dict[str, str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for code, countries in claim.items():
         for i in range(0, len(countries), 2):
-            result[countries[i:i + 2]] = CODE_OUTCOMES[code]
+            result[countries[i : i + 2]] = CODE_OUTCOMES[code]
     return result
 
 

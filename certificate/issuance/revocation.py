@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
 from certificate.audit import record_event
+from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate
 
@@ -20,7 +19,7 @@ class AlreadyRevoked(Exception):
 
 
 def revoke(
-    session: Session, certificate_id: str, *, reason: str, actor: str, now: datetime
+    session: DbSession, certificate_id: str, *, reason: str, actor: str, now: datetime
 ) -> Certificate:
     """Revoke a certificate; every verification from ``now`` on answers ``revoked``."""
     reason = reason.strip()

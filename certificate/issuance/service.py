@@ -6,11 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.service import all_final
+from certificate.db import DbSession
 from certificate.issuance.claims import build_claims, check_outcome, new_certificate_id
 from certificate.issuance.document import CertificateDocument, CountryLine, RecordLine
 from certificate.issuance.models import Certificate
@@ -41,7 +40,7 @@ def pdf_name(certificate_id: str) -> str:
 
 
 def issue_if_ready(
-    session: Session,
+    session: DbSession,
     application: Application,
     *,
     keys: KeyStore,

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from certificate.signing.keys import ALGORITHM
 
 
-
 class _CompactJSON(json.JSONEncoder):
     """UTF-8 instead of ``\\uXXXX`` escapes: a name in Arabic script costs 2 bytes a letter, not 6."""
 
@@ -26,8 +25,9 @@ class InvalidToken(Exception):
 
 def sign(claims: dict[str, Any], key: Ed25519PrivateKey, kid: str) -> str:
     """Sign ``claims`` as a compact JWS with ``kid`` in the header (no ``typ``: every byte counts)."""
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid},
-                      json_encoder=_CompactJSON)
+    return jwt.encode(
+        claims, key, algorithm=ALGORITHM, headers={"kid": kid}, json_encoder=_CompactJSON
+    )
 
 
 def unverified_kid(token: str) -> str:

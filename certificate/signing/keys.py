@@ -17,10 +17,9 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from certificate.audit import record_event
-from certificate.db import utcnow
+from certificate.db import DbSession, utcnow
 from certificate.signing.models import SigningKey
 
 ALGORITHM = "EdDSA"
@@ -94,7 +93,7 @@ class FileKeyStore:
         return self._cache[kid]
 
 
-def active_key(session: Session, store: KeyStore) -> SigningKey:
+def active_key(session: DbSession, store: KeyStore) -> SigningKey:
     """The key to sign with now, created on first use."""
     key = session.scalars(
         select(SigningKey)
@@ -107,7 +106,7 @@ def active_key(session: Session, store: KeyStore) -> SigningKey:
     return key
 
 
-def _create(session: Session, store: KeyStore) -> SigningKey:
+def _create(session: DbSession, store: KeyStore) -> SigningKey:
     kid, jwk = store.generate()
     key = SigningKey(kid=kid, algorithm=ALGORITHM, public_jwk=jwk, created_at=utcnow())
     session.add(key)
@@ -115,7 +114,7 @@ def _create(session: Session, store: KeyStore) -> SigningKey:
     return key
 
 
-def rotate(session: Session, store: KeyStore, *, actor: str = "operator") -> SigningKey:
+def rotate(session: DbSession, store: KeyStore, *, actor: str = "operator") -> SigningKey:
     """Retire the signing keys in use and create a new one; old public keys stay published."""
     now = utcnow()
     for old in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None))):
@@ -132,7 +131,7 @@ def rotate(session: Session, store: KeyStore, *, actor: str = "operator") -> Sig
     return key
 
 
-def jwks(session: Session) -> dict[str, Any]:
+def jwks(session: DbSession) -> dict[str, Any]:
     """The published key set: every key that may still verify a certificate."""
     keys = []
     for key in session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)):
@@ -154,7 +153,7 @@ class PublicKeys:
     def __init__(self) -> None:
         self._cache: dict[str, Ed25519PublicKey] = {}
 
-    def get(self, session: Session, kid: str) -> Ed25519PublicKey | None:
+    def get(self, session: DbSession, kid: str) -> Ed25519PublicKey | None:
         """The public key for ``kid``, or None for a key this service never published."""
         if kid not in self._cache:
             row = session.get(SigningKey, kid)

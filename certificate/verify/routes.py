@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from sqlalchemy.orm import Session
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import DateInput
@@ -29,6 +30,12 @@ from certificate.verify.api import PDF_MAGIC, verify_limit
 from country_adapters.countries import all_countries, country_name
 
 bp = Blueprint("verify", __name__)
+
+
+def _session() -> Session:
+    # flask-sqlalchemy's scoped session behaves as a Session; typed as one for the services
+    return cast(Session, db.session)
+
 
 STATUS_WORDS = {
     "valid": "Valid",
@@ -127,17 +134,19 @@ def country_outcomes(claim: Any) -> list[tuple[str, str]]:
 def result_view(verification: service.Verification) -> ResultView:
     """The answer in words; an invalid token's claims are never shown."""
     status = verification.status
-    base = {"status": status, "title": STATUS_WORDS[status], "reason": service.REASONS[status]}
+    title, reason = STATUS_WORDS[status], service.REASONS[status]
     claims = verification.claims
     if claims is None or status in ("invalid", "unknown"):
-        return ResultView(**base)
+        return ResultView(status, title, reason)
     holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
     countries = [
         CountryLine(code, country_name(code), outcome_code, OUTCOME_WORDS[outcome_code])
         for code, outcome_code in country_outcomes(claims.get("c"))
     ]
     return ResultView(
-        **base,
+        status,
+        title,
+        reason,
         holder=holder or None,
         date_of_birth=str(claims["dob"]) if claims.get("dob") else None,
         number=str(claims["jti"]) if claims.get("jti") else None,
@@ -191,7 +200,7 @@ def verify_number() -> ResponseReturnValue:
     if born is None:
         return _page(number_form=form, status=400)
     verification = service.verify_number(
-        db.session, runtime().public_keys, form.certificate_number.data or "", born, utcnow()
+        _session(), runtime().public_keys, form.certificate_number.data or "", born, utcnow()
     )
     db.session.commit()
     return _page(result_view(verification), number_form=form)
@@ -210,6 +219,6 @@ def verify_upload() -> ResponseReturnValue:
     if not data.startswith(PDF_MAGIC):
         form.file.errors = ["is not a PDF document"]
         return _page(upload_form=form, status=400)
-    verification = service.verify_pdf(db.session, runtime().public_keys, data, utcnow())
+    verification = service.verify_pdf(_session(), runtime().public_keys, data, utcnow())
     db.session.commit()
     return _page(result_view(verification), upload_form=form)

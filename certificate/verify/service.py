@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from certificate.audit import record_event
+from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate, CertificateStatus
 from certificate.signing import jws
@@ -59,7 +59,7 @@ UNKNOWN = Verification("unknown")
 
 
 def _status_of(
-    session: Session, certificate: Certificate, claims: dict[str, Any], now: datetime, method: str
+    session: DbSession, certificate: Certificate, claims: dict[str, Any], now: datetime, method: str
 ) -> Verification:
     status = certificate.status_at(now)
     record_event(
@@ -74,7 +74,7 @@ def _status_of(
     return Verification(status.value, claims)
 
 
-def verify_token(session: Session, keys: PublicKeys, token: str, now: datetime) -> Verification:
+def verify_token(session: DbSession, keys: PublicKeys, token: str, now: datetime) -> Verification:
     """Verify a QR token: signature by one of our keys, then the certificate's status."""
     try:
         kid = jws.unverified_kid(token)
@@ -96,7 +96,7 @@ def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
 
 
 def verify_number(
-    session: Session,
+    session: DbSession,
     keys: PublicKeys,
     certificate_id: str,
     date_of_birth: date | None,
@@ -120,7 +120,7 @@ def verify_number(
     return _status_of(session, certificate, claims, now, "number")
 
 
-def verify_pdf(session: Session, keys: PublicKeys, pdf: bytes, now: datetime) -> Verification:
+def verify_pdf(session: DbSession, keys: PublicKeys, pdf: bytes, now: datetime) -> Verification:
     """Verify an uploaded PDF: it must be byte for byte a certificate this service issued."""
     digest = hashlib.sha256(pdf).hexdigest()
     certificate = session.scalars(

@@ -51,7 +51,8 @@ def _install(tmp_path: Path) -> Path:
     source = tmp_path / "ipc-adapter-is"
     (source / "ipc_adapter_is").mkdir(parents=True)
     (source / "ipc_adapter_is" / "__init__.py").write_text(textwrap.dedent(ADAPTER_MODULE))
-    (source / "pyproject.toml").write_text(textwrap.dedent('''
+    (source / "pyproject.toml").write_text(
+        textwrap.dedent("""
         [build-system]
         requires = ["setuptools>=69"]
         build-backend = "setuptools.build_meta"
@@ -62,12 +63,25 @@ def _install(tmp_path: Path) -> Path:
         IS = "ipc_adapter_is:provide"
         [tool.setuptools]
         packages = ["ipc_adapter_is"]
-    '''))
+    """)
+    )
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(source)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
     )
     return target
 
@@ -94,8 +108,9 @@ def test_an_installed_package_serves_its_country(
     assert by_country["IS"]["authority"] == "Test Registry of Iceland"
 
 
-def _fake_dist(site: Path, name: str, entry_points: str, module: str = "",
-               module_name: str = "") -> None:
+def _fake_dist(
+    site: Path, name: str, entry_points: str, module: str = "", module_name: str = ""
+) -> None:
     """An installed distribution as pip leaves it: metadata, entry points and code."""
     info = site / f"{name}-0.1.dist-info"
     info.mkdir(parents=True)
@@ -116,65 +131,112 @@ def _registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *dists: tuple[str
     return load_registry({}, group=GROUP)
 
 
-PROVIDER = '''
+PROVIDER = """
 from country_adapters.sandbox import SandboxAdapter
 def provide(settings):
     return [SandboxAdapter("{country}")]
-'''
+"""
 
 
-def test_a_package_that_fails_to_import_is_named(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_package_that_fails_to_import_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(AdapterLoadError, match="broken-adapter 0.1"):
-        _registry(tmp_path, monkeypatch,
-                  ("broken-adapter", f"[{GROUP}]\nKE = broken_mod:provide\n", "broken_mod",
-                   "raise ImportError('missing dependency')\n"))
+        _registry(
+            tmp_path,
+            monkeypatch,
+            (
+                "broken-adapter",
+                f"[{GROUP}]\nKE = broken_mod:provide\n",
+                "broken_mod",
+                "raise ImportError('missing dependency')\n",
+            ),
+        )
 
 
-def test_a_name_that_is_not_a_country_is_refused(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_name_that_is_not_a_country_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(AdapterLoadError, match="ISO 3166-1"):
-        _registry(tmp_path, monkeypatch,
-                  ("odd-adapter", f"[{GROUP}]\nKenya = odd_mod:provide\n", "odd_mod",
-                   PROVIDER.format(country="KE")))
+        _registry(
+            tmp_path,
+            monkeypatch,
+            (
+                "odd-adapter",
+                f"[{GROUP}]\nKenya = odd_mod:provide\n",
+                "odd_mod",
+                PROVIDER.format(country="KE"),
+            ),
+        )
 
 
 def test_a_package_serving_another_country_than_its_name_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(AdapterLoadError, match="named TH but serves KE"):
-        _registry(tmp_path, monkeypatch,
-                  ("liar-adapter", f"[{GROUP}]\nTH = liar_mod:provide\n", "liar_mod",
-                   PROVIDER.format(country="KE")))
+        _registry(
+            tmp_path,
+            monkeypatch,
+            (
+                "liar-adapter",
+                f"[{GROUP}]\nTH = liar_mod:provide\n",
+                "liar_mod",
+                PROVIDER.format(country="KE"),
+            ),
+        )
 
 
-def test_two_packages_for_one_country_are_refused(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_packages_for_one_country_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(AdapterLoadError, match="KE is served twice"):
-        _registry(tmp_path, monkeypatch,
-                  ("one-adapter", f"[{GROUP}]\nKE = one_mod:provide\n", "one_mod",
-                   PROVIDER.format(country="KE")),
-                  ("two-adapter", f"[{GROUP}]\nfriends = two_mod:provide\n", "two_mod",
-                   PROVIDER.format(country="KE")))
+        _registry(
+            tmp_path,
+            monkeypatch,
+            (
+                "one-adapter",
+                f"[{GROUP}]\nKE = one_mod:provide\n",
+                "one_mod",
+                PROVIDER.format(country="KE"),
+            ),
+            (
+                "two-adapter",
+                f"[{GROUP}]\nfriends = two_mod:provide\n",
+                "two_mod",
+                PROVIDER.format(country="KE"),
+            ),
+        )
 
 
-def test_an_object_without_the_protocol_is_refused(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_object_without_the_protocol_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(AdapterLoadError, match="lacks .*submit"):
-        _registry(tmp_path, monkeypatch,
-                  ("half-adapter", f"[{GROUP}]\nKE = half_mod:provide\n", "half_mod",
-                   "class A:\n    api_version = 1\n    country = 'KE'\n    authority = 'x'\n"
-                   "    deadline = None\n    pollable = False\n    specimen = True\n"
-                   "def provide(settings):\n    return [A()]\n"))
+        _registry(
+            tmp_path,
+            monkeypatch,
+            (
+                "half-adapter",
+                f"[{GROUP}]\nKE = half_mod:provide\n",
+                "half_mod",
+                "class A:\n    api_version = 1\n    country = 'KE'\n    authority = 'x'\n"
+                "    deadline = None\n    pollable = False\n    specimen = True\n"
+                "def provide(settings):\n    return [A()]\n",
+            ),
+        )
 
 
 def test_the_service_refuses_to_start_with_a_broken_adapter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_config: dict[str, Any]
 ) -> None:
     site = tmp_path / "site"
-    _fake_dist(site, "bad-adapter", "[ipc.country_adapters]\nKE = bad_mod:provide\n",
-               module="def provide(settings):\n    raise RuntimeError('no endpoint configured')\n",
-               module_name="bad_mod")
+    _fake_dist(
+        site,
+        "bad-adapter",
+        "[ipc.country_adapters]\nKE = bad_mod:provide\n",
+        module="def provide(settings):\n    raise RuntimeError('no endpoint configured')\n",
+        module_name="bad_mod",
+    )
     monkeypatch.syspath_prepend(str(site))
     with pytest.raises(AdapterLoadError, match="bad-adapter 0.1.*no endpoint configured"):
         create_app(app_config)

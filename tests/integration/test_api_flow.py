@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import application_body, drain, signup_and_token
+from tests.conftest import application_body, drain
 
 
 def test_file_complete_and_download(app: Flask, client: FlaskClient, auth: dict[str, str]) -> None:

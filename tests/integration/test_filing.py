@@ -52,10 +52,18 @@ _DELETE = object()
         ("applicant.date_of_birth", "17/04/1990", "applicant.date_of_birth", "date"),
         ("applicant.date_of_birth", "2999-01-01", "applicant.date_of_birth", "past"),
         ("applicant.family_name", "", "applicant.family_name", "at least 1"),
-        ("applicant.identity_document.expires", "2001-01-01",
-         "applicant.identity_document.expires", "expired"),
-        ("applicant.identity_document.type", "library_card",
-         "applicant.identity_document.type", "passport"),
+        (
+            "applicant.identity_document.expires",
+            "2001-01-01",
+            "applicant.identity_document.expires",
+            "expired",
+        ),
+        (
+            "applicant.identity_document.type",
+            "library_card",
+            "applicant.identity_document.type",
+            "passport",
+        ),
         ("consent", False, "consent", "consent"),
         ("language", "de", "language", "'en'"),
         ("residences", [], "residences", "at least 1"),
@@ -64,7 +72,12 @@ _DELETE = object()
     ],
 )
 def test_bad_input_is_refused_naming_the_field(
-    app: Flask, client: FlaskClient, auth: dict[str, str], path: str, value: Any, field: str,
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    path: str,
+    value: Any,
+    field: str,
     words: str,
 ) -> None:
     response = client.post("/api/v1/applications", json=_with(path, value), headers=auth)
@@ -79,12 +92,14 @@ def test_bad_input_is_refused_naming_the_field(
 
 
 def test_malformed_bodies_are_clear_4xx(client: FlaskClient, auth: dict[str, str]) -> None:
-    not_json = client.post("/api/v1/applications", data="{", headers=auth,
-                           content_type="application/json")
+    not_json = client.post(
+        "/api/v1/applications", data="{", headers=auth, content_type="application/json"
+    )
     assert not_json.status_code == 400
     assert not_json.get_json()["error"]["code"] == "invalid_json"
-    wrong_type = client.post("/api/v1/applications", data="x", headers=auth,
-                             content_type="text/plain")
+    wrong_type = client.post(
+        "/api/v1/applications", data="x", headers=auth, content_type="text/plain"
+    )
     assert wrong_type.status_code == 415
     array = client.post("/api/v1/applications", json=[1, 2], headers=auth)
     assert array.status_code == 400
@@ -98,8 +113,9 @@ def test_overlapping_periods_are_accepted(client: FlaskClient, auth: dict[str, s
     assert [c["country"] for c in response.get_json()["checks"]] == ["KE", "TH", "NG"]
 
 
-def test_idempotency_key_returns_the_same_application(app: Flask, client: FlaskClient,
-                                                      auth: dict[str, str]) -> None:
+def test_idempotency_key_returns_the_same_application(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
     headers = {**auth, "Idempotency-Key": "filing-1"}
     first = client.post("/api/v1/applications", json=application_body(), headers=headers)
     again = client.post("/api/v1/applications", json=application_body(), headers=headers)
@@ -110,17 +126,20 @@ def test_idempotency_key_returns_the_same_application(app: Flask, client: FlaskC
     other = client.post("/api/v1/applications", json=application_body("Mensah"), headers=headers)
     assert other.status_code == 422
     assert other.get_json()["error"]["fields"] == {
-        "Idempotency-Key": "was used for a different request body"}
+        "Idempotency-Key": "was used for a different request body"
+    }
     assert _count(app, Application) == 1
 
 
-def test_only_the_owner_sees_an_application(app: Flask, client: FlaskClient,
-                                            auth: dict[str, str]) -> None:
+def test_only_the_owner_sees_an_application(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
     created = client.post("/api/v1/applications", json=application_body(), headers=auth)
     app_id = created.get_json()["id"]
     drain(app)
-    pdf_url = client.get(f"/api/v1/applications/{app_id}", headers=auth).get_json()[
-        "certificate"]["pdf_url"]
+    pdf_url = client.get(f"/api/v1/applications/{app_id}", headers=auth).get_json()["certificate"][
+        "pdf_url"
+    ]
     intruder = signup_and_token(client, "mallory@example.org")
     assert client.get(f"/api/v1/applications/{app_id}", headers=intruder).status_code == 404
     assert client.get(pdf_url, headers=intruder).status_code == 404
@@ -133,16 +152,19 @@ def test_only_the_owner_sees_an_application(app: Flask, client: FlaskClient,
 
 
 def test_accounts_and_tokens_refuse_bad_input(client: FlaskClient) -> None:
-    short = client.post("/api/v1/accounts", json={"email": "a@example.org", "password": "short",
-                                                  "name": "A"})
+    short = client.post(
+        "/api/v1/accounts", json={"email": "a@example.org", "password": "short", "name": "A"}
+    )
     assert short.status_code == 400
     assert "password" in short.get_json()["error"]["fields"]
-    bad_email = client.post("/api/v1/accounts", json={"email": "nope", "password": "x" * 12,
-                                                      "name": "A"})
+    bad_email = client.post(
+        "/api/v1/accounts", json={"email": "nope", "password": "x" * 12, "name": "A"}
+    )
     assert "email" in bad_email.get_json()["error"]["fields"]
     signup_and_token(client, "ada@example.org")
-    again = client.post("/api/v1/accounts", json={"email": "ADA@example.org",
-                                                  "password": "y" * 12, "name": "A"})
+    again = client.post(
+        "/api/v1/accounts", json={"email": "ADA@example.org", "password": "y" * 12, "name": "A"}
+    )
     assert again.status_code == 409
     wrong = client.post("/api/v1/tokens", json={"email": "ada@example.org", "password": "no"})
     unknown = client.post("/api/v1/tokens", json={"email": "who@example.org", "password": "no"})
@@ -150,10 +172,12 @@ def test_accounts_and_tokens_refuse_bad_input(client: FlaskClient) -> None:
     assert wrong.get_json() == unknown.get_json()
 
 
-def _certificate_for(app: Flask, client: FlaskClient, auth: dict[str, str],
-                     family_name: str) -> dict[str, Any]:
-    created = client.post("/api/v1/applications", json=application_body(family_name),
-                          headers=auth).get_json()
+def _certificate_for(
+    app: Flask, client: FlaskClient, auth: dict[str, str], family_name: str
+) -> dict[str, Any]:
+    created = client.post(
+        "/api/v1/applications", json=application_body(family_name), headers=auth
+    ).get_json()
     drain(app)
     return client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
 
@@ -168,27 +192,34 @@ def _certificate_for(app: Flask, client: FlaskClient, auth: dict[str, str],
     ],
 )
 def test_each_sandbox_rule_reaches_the_certificate(
-    app: Flask, client: FlaskClient, auth: dict[str, str], family_name: str, outcome: str,
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    family_name: str,
+    outcome: str,
     code: str,
 ) -> None:
     result = _certificate_for(app, client, auth, family_name)
     assert result["status"] == "complete"
     assert {c["outcome"] for c in result["checks"]} == {outcome}
-    verdict = client.post("/api/v1/verify",
-                          json={"token": result["certificate"]["verify_url"].split("#", 1)[1]})
+    verdict = client.post(
+        "/api/v1/verify", json={"token": result["certificate"]["verify_url"].split("#", 1)[1]}
+    )
     claims = verdict.get_json()["certificate"]
     assert claims["c"] == {code: "KETHNG"}
     assert claims["spc"] is True
 
 
-def test_flaky_is_retried_before_it_answers(app: Flask, client: FlaskClient,
-                                            auth: dict[str, str]) -> None:
+def test_flaky_is_retried_before_it_answers(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
     _certificate_for(app, client, auth, "FLAKY")
     with app.app_context():
         checks = db.session.scalars(select(Check)).all()
         assert {c.attempts for c in checks} == {3}
         retries = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "check.retry_scheduled")).all()
+            select(AuditEvent).where(AuditEvent.action == "check.retry_scheduled")
+        ).all()
         assert len(retries) == 2 * len(checks)
         assert verify_chain(db.session) == []
 
@@ -200,8 +231,9 @@ def short_deadline(app_config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("short_deadline")
-def test_silent_agency_ends_not_answered(app: Flask, client: FlaskClient,
-                                         auth: dict[str, str]) -> None:
+def test_silent_agency_ends_not_answered(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
     body = application_body("SILENT")
     body["residences"].append({"country": "NZ", "from": "2001-01", "to": "2002-01"})
     created = client.post("/api/v1/applications", json=body, headers=auth).get_json()
@@ -214,7 +246,11 @@ def test_silent_agency_ends_not_answered(app: Flask, client: FlaskClient,
     done = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
     assert done["status"] == "complete"
     assert {c["country"]: c["status"] for c in done["checks"]} == {
-        "KE": "no_response", "TH": "no_response", "NG": "no_response", "NZ": "not_covered"}
+        "KE": "no_response",
+        "TH": "no_response",
+        "NG": "no_response",
+        "NZ": "not_covered",
+    }
     assert all(c["outcome"] is None for c in done["checks"])
     token = done["certificate"]["verify_url"].split("#", 1)[1]
     claims = client.post("/api/v1/verify", json={"token": token}).get_json()["certificate"]

@@ -40,8 +40,9 @@ def _qr_from_pdf(pdf: bytes) -> str:
 def _signup(service: LiveService, email: str) -> httpx.Client:
     http = httpx.Client(base_url=service.base_url, timeout=10)
     password = "a long enough password"
-    created = http.post("/api/v1/accounts", json={"email": email, "password": password,
-                                                  "name": "Ada Okafor"})
+    created = http.post(
+        "/api/v1/accounts", json={"email": email, "password": password, "name": "Ada Okafor"}
+    )
     assert created.status_code == 201, created.text
     assert set(created.json()) >= {"id", "email"}
     token = http.post("/api/v1/tokens", json={"email": email, "password": password})
@@ -76,8 +77,10 @@ def test_the_whole_contract_over_http(tmp_path: Path) -> None:
 
         done = _wait_complete(http, filed.json()["id"])
         assert [(c["country"], c["status"], c["outcome"]) for c in done["checks"]] == [
-            ("KE", "answered", "no_record"), ("TH", "answered", "no_record"),
-            ("NG", "answered", "no_record")]
+            ("KE", "answered", "no_record"),
+            ("TH", "answered", "no_record"),
+            ("NG", "answered", "no_record"),
+        ]
         certificate = done["certificate"]
         assert certificate["status"] == "valid"
 
@@ -106,29 +109,39 @@ def test_the_whole_contract_over_http(tmp_path: Path) -> None:
         public = httpx.Client(base_url=service.base_url, timeout=10)
         verdict = public.post("/api/v1/verify", json={"token": token}).json()
         assert (verdict["valid"], verdict["status"]) == (True, "valid")
-        typed = public.post("/api/v1/verify", json={"certificate_id": certificate["id"],
-                                                    "date_of_birth": "1990-04-17"}).json()
+        typed = public.post(
+            "/api/v1/verify",
+            json={"certificate_id": certificate["id"], "date_of_birth": "1990-04-17"},
+        ).json()
         assert typed["status"] == "valid"
-        upload = public.post("/api/v1/verify",
-                             files={"file": ("c.pdf", io.BytesIO(pdf.content), "application/pdf")})
+        upload = public.post(
+            "/api/v1/verify", files={"file": ("c.pdf", io.BytesIO(pdf.content), "application/pdf")}
+        )
         assert upload.json()["status"] == "valid"
         assert public.get("/v").status_code == 200
 
-        revoked = service.command("certificates", "revoke", "--reason", "Test revocation",
-                                  certificate["id"])
+        revoked = service.command(
+            "certificates", "revoke", "--reason", "Test revocation", certificate["id"]
+        )
         assert revoked.returncode == 0, revoked.stderr
         assert public.post("/api/v1/verify", json={"token": token}).json()["status"] == "revoked"
-        assert public.post("/api/v1/verify", json={"certificate_id": certificate["id"],
-                                                   "date_of_birth": "1990-04-17"}).json()[
-            "status"] == "revoked"
+        assert (
+            public.post(
+                "/api/v1/verify",
+                json={"certificate_id": certificate["id"], "date_of_birth": "1990-04-17"},
+            ).json()["status"]
+            == "revoked"
+        )
 
 
 def test_a_killed_server_loses_nothing(tmp_path: Path) -> None:
     settings = {"SANDBOX_LATENCY_MS": "1500", "LEASE_SECONDS": "2"}
     with live_service(tmp_path, **settings) as service:
         http = _signup(service, "ada@example.org")
-        ids = [http.post("/api/v1/applications", json=application_body(name)).json()["id"]
-               for name in ("Okafor", "FLAKY", "Mensah")]
+        ids = [
+            http.post("/api/v1/applications", json=application_body(name)).json()["id"]
+            for name in ("Okafor", "FLAKY", "Mensah")
+        ]
         time.sleep(0.5)  # the checks are in flight: claimed, adapters sleeping
         service.kill()
         statuses = service.query("SELECT status FROM checks")
@@ -140,10 +153,12 @@ def test_a_killed_server_loses_nothing(tmp_path: Path) -> None:
             assert {c["outcome"] for c in done["checks"]} == {"no_record"}
             assert done["certificate"] is not None
         per_application = service.query(
-            "SELECT application_id, count(*) FROM certificates GROUP BY application_id")
+            "SELECT application_id, count(*) FROM certificates GROUP BY application_id"
+        )
         assert sorted(n for _, n in per_application) == [1, 1, 1]
         answers = service.query(
             "SELECT subject_id, count(*) FROM audit_events WHERE action = 'check.answered' "
-            "GROUP BY subject_id")
+            "GROUP BY subject_id"
+        )
         assert len(answers) == 9
         assert {n for _, n in answers} == {1}

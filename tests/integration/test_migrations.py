@@ -20,8 +20,15 @@ def test_upgrade_matches_the_models(app_config: dict[str, Any]) -> None:
     assert result.exit_code == 0, result.output
     with app.app_context():
         tables = set(inspect(db.engine).get_table_names())
-        assert {"users", "applications", "checks", "certificates", "signing_keys",
-                "audit_events", "idempotency_keys"} <= tables
+        assert {
+            "users",
+            "applications",
+            "checks",
+            "certificates",
+            "signing_keys",
+            "audit_events",
+            "idempotency_keys",
+        } <= tables
         with db.engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             diff = compare_metadata(context, Base.metadata)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from html import unescape
 from typing import Any
 
@@ -51,7 +51,7 @@ def form_data(**overrides: Any) -> dict[str, Any]:
         "document_type": "passport",
         "document_number": "A1234567",
         "document_country": "NG",
-        "document_expires": date(date.today().year + 5, 1, 1).isoformat(),
+        "document_expires": date(datetime.now(UTC).year + 5, 1, 1).isoformat(),
         "residences-0-country": "KE",
         "residences-0-start": "2012-09",
         "residences-0-end": "2016-06",

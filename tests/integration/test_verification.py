@@ -20,8 +20,9 @@ from tests.conftest import application_body, drain
 
 @pytest.fixture
 def issued(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, Any]:
-    created = client.post("/api/v1/applications", json=application_body("RECORDER"),
-                          headers=auth).get_json()
+    created = client.post(
+        "/api/v1/applications", json=application_body("RECORDER"), headers=auth
+    ).get_json()
     drain(app)
     result = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
     certificate = result["certificate"]
@@ -36,8 +37,9 @@ def _verify(client: FlaskClient, **body: Any) -> dict[str, Any]:
     return response.get_json()
 
 
-def test_a_fresh_certificate_is_valid_three_ways(client: FlaskClient,
-                                                 issued: dict[str, Any]) -> None:
+def test_a_fresh_certificate_is_valid_three_ways(
+    client: FlaskClient, issued: dict[str, Any]
+) -> None:
     by_token = _verify(client, token=issued["token"])
     assert by_token["valid"] is True
     assert by_token["status"] == "valid"
@@ -45,12 +47,16 @@ def test_a_fresh_certificate_is_valid_three_ways(client: FlaskClient,
     assert claims["jti"] == issued["id"]
     assert (claims["fn"], claims["gn"], claims["dob"]) == ("RECORDER", "Ada Chioma", "1990-04-17")
     assert claims["c"] == {"RF": "KETHNG"}
-    by_number = _verify(client, certificate_id=issued["id"].lower().replace("-", " "),
-                        date_of_birth="1990-04-17")
+    by_number = _verify(
+        client, certificate_id=issued["id"].lower().replace("-", " "), date_of_birth="1990-04-17"
+    )
     assert by_number["status"] == "valid"
     assert by_number["certificate"] == claims
-    upload = client.post("/api/v1/verify", data={"file": (_io(issued["pdf"]), "c.pdf")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/api/v1/verify",
+        data={"file": (_io(issued["pdf"]), "c.pdf")},
+        content_type="multipart/form-data",
+    )
     assert upload.get_json()["status"] == "valid"
 
 
@@ -60,8 +66,9 @@ def _io(data: bytes) -> Any:
     return io.BytesIO(data)
 
 
-def test_the_token_verifies_against_the_published_jwks(client: FlaskClient,
-                                                       issued: dict[str, Any]) -> None:
+def test_the_token_verifies_against_the_published_jwks(
+    client: FlaskClient, issued: dict[str, Any]
+) -> None:
     keys = client.get("/.well-known/jwks.json").get_json()["keys"]
     kid = jwt.get_unverified_header(issued["token"])["kid"]
     jwk = next(k for k in keys if k["kid"] == kid)
@@ -84,7 +91,7 @@ def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
     kid = jwt.get_unverified_header(issued["token"])["kid"]
     claims = jwt.decode(issued["token"], options={"verify_signature": False})
     stranger = Ed25519PrivateKey.generate()
-    header, payload, signature = issued["token"].split(".")
+    header, _payload, signature = issued["token"].split(".")
     edited = dict(claims, fn="SOMEONE ELSE")
     tampered = ".".join([header, _forge(edited, {}).split(".")[1], signature])
     candidates = [
@@ -92,27 +99,35 @@ def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
         jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": kid}),
         jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": "not-our-key"}),
         _forge(claims, {"alg": "none", "kid": kid}, b""),
-        jwt.encode(claims, "a-guessed-secret-that-is-long-enough", algorithm="HS256",
-                   headers={"kid": kid}),
+        jwt.encode(
+            claims, "a-guessed-secret-that-is-long-enough", algorithm="HS256", headers={"kid": kid}
+        ),
         "not.a.token",
         "garbage",
     ]
     for token in candidates:
         answer = _verify(client, token=token)
-        assert answer == {"valid": False, "status": "invalid", "certificate": None,
-                          "reason": answer["reason"]}
+        assert answer == {
+            "valid": False,
+            "status": "invalid",
+            "certificate": None,
+            "reason": answer["reason"],
+        }
         assert "SOMEONE" not in json.dumps(answer)
 
 
 def test_wrong_unknown_and_malformed_numbers_answer_identically(
     client: FlaskClient, issued: dict[str, Any]
 ) -> None:
-    wrong_birth = client.post("/api/v1/verify", json={"certificate_id": issued["id"],
-                                                      "date_of_birth": "1990-04-18"})
-    unknown = client.post("/api/v1/verify", json={"certificate_id": "0" * 28,
-                                                  "date_of_birth": "1990-04-17"})
-    malformed = client.post("/api/v1/verify", json={"certificate_id": "12; DROP TABLE",
-                                                    "date_of_birth": "1990-04-17"})
+    wrong_birth = client.post(
+        "/api/v1/verify", json={"certificate_id": issued["id"], "date_of_birth": "1990-04-18"}
+    )
+    unknown = client.post(
+        "/api/v1/verify", json={"certificate_id": "0" * 28, "date_of_birth": "1990-04-17"}
+    )
+    malformed = client.post(
+        "/api/v1/verify", json={"certificate_id": "12; DROP TABLE", "date_of_birth": "1990-04-17"}
+    )
     assert wrong_birth.data == unknown.data == malformed.data
     assert wrong_birth.get_json()["status"] == "unknown"
     assert wrong_birth.get_json()["certificate"] is None
@@ -122,8 +137,11 @@ def test_bad_verification_requests_are_400(client: FlaskClient) -> None:
     assert client.post("/api/v1/verify", json={}).status_code == 400
     no_date = client.post("/api/v1/verify", json={"certificate_id": "X"})
     assert "date_of_birth" in no_date.get_json()["error"]["fields"]
-    not_pdf = client.post("/api/v1/verify", data={"file": (_io(b"hello"), "x.pdf")},
-                          content_type="multipart/form-data")
+    not_pdf = client.post(
+        "/api/v1/verify",
+        data={"file": (_io(b"hello"), "x.pdf")},
+        content_type="multipart/form-data",
+    )
     assert not_pdf.status_code == 400
     assert "file" in not_pdf.get_json()["error"]["fields"]
 
@@ -132,21 +150,29 @@ def test_an_edited_pdf_is_invalid(client: FlaskClient, issued: dict[str, Any]) -
     edited = issued["pdf"].replace(b"RECORDER", b"RECORDEX", 1)
     if edited == issued["pdf"]:
         edited = issued["pdf"] + b"\n% appended\n"
-    upload = client.post("/api/v1/verify", data={"file": (_io(edited), "c.pdf")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/api/v1/verify", data={"file": (_io(edited), "c.pdf")}, content_type="multipart/form-data"
+    )
     assert upload.get_json()["status"] == "invalid"
 
 
-def test_revocation_takes_effect_for_every_way_in(client: FlaskClient, runner: FlaskCliRunner,
-                                                  issued: dict[str, Any]) -> None:
-    result = runner.invoke(args=["certificates", "revoke", "--reason", "Issued in error",
-                                 issued["id"]])
+def test_revocation_takes_effect_for_every_way_in(
+    client: FlaskClient, runner: FlaskCliRunner, issued: dict[str, Any]
+) -> None:
+    result = runner.invoke(
+        args=["certificates", "revoke", "--reason", "Issued in error", issued["id"]]
+    )
     assert result.exit_code == 0, result.output
     assert _verify(client, token=issued["token"])["status"] == "revoked"
-    assert _verify(client, certificate_id=issued["id"], date_of_birth="1990-04-17")[
-        "status"] == "revoked"
-    upload = client.post("/api/v1/verify", data={"file": (_io(issued["pdf"]), "c.pdf")},
-                         content_type="multipart/form-data")
+    assert (
+        _verify(client, certificate_id=issued["id"], date_of_birth="1990-04-17")["status"]
+        == "revoked"
+    )
+    upload = client.post(
+        "/api/v1/verify",
+        data={"file": (_io(issued["pdf"]), "c.pdf")},
+        content_type="multipart/form-data",
+    )
     assert upload.get_json()["valid"] is False
     again = runner.invoke(args=["certificates", "revoke", "--reason", "x", issued["id"]])
     assert again.exit_code != 0
@@ -184,5 +210,5 @@ def test_certificate_ids_are_long_random_and_typeable(issued: dict[str, Any]) ->
     assert len(ids) == 2001
     for value in list(ids)[:50]:
         groups = value.split("-")
-        assert all(len(g) == 4 and g.isalnum() and g.isupper() or g.isdigit() for g in groups)
+        assert all((len(g) == 4 and g.isalnum() and g.isupper()) or g.isdigit() for g in groups)
         assert len("".join(groups)) * 5 >= 128

@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from certificate.applications.models import Application
 from certificate.applications.schemas import MAX_COUNTRIES, MAX_NAME_BYTES, ApplicationIn
-from certificate.config import MAX_BASE_URL_LENGTH, MAX_ISSUER_LENGTH
 from certificate.checks.models import Check
+from certificate.config import MAX_BASE_URL_LENGTH, MAX_ISSUER_LENGTH
 from certificate.issuance.claims import (
     build_claims,
     decode_outcomes,
@@ -24,8 +24,28 @@ from certificate.signing import jws
 from certificate.signing.keys import public_jwk, thumbprint_kid
 
 OUTCOMES = ["no_record", "record_found", "identity_unconfirmed", "no_response", "not_covered"]
-COUNTRIES = ["KE", "TH", "NG", "GB", "FR", "ES", "IN", "BR", "ZA", "PH",
-             "CA", "MA", "DE", "IT", "JP", "KR", "MX", "AR", "EG", "SA"]
+COUNTRIES = [
+    "KE",
+    "TH",
+    "NG",
+    "GB",
+    "FR",
+    "ES",
+    "IN",
+    "BR",
+    "ZA",
+    "PH",
+    "CA",
+    "MA",
+    "DE",
+    "IT",
+    "JP",
+    "KR",
+    "MX",
+    "AR",
+    "EG",
+    "SA",
+]
 
 
 def _worst_case_application() -> Application:
@@ -37,7 +57,8 @@ def _worst_case_application() -> Application:
     )
     application.checks = [
         Check(country=country, status="answered", outcome=OUTCOMES[i % 3])
-        if i % 5 < 3 else Check(country=country, status=OUTCOMES[i % 5])
+        if i % 5 < 3
+        else Check(country=country, status=OUTCOMES[i % 5])
         for i, country in enumerate(COUNTRIES[:MAX_COUNTRIES])
     ]
     return application
@@ -48,17 +69,26 @@ def test_the_largest_allowed_certificate_fits_the_qr_limit() -> None:
     kid = thumbprint_kid(public_jwk(key.public_key()))
     base_url = "https://" + "v" * (MAX_BASE_URL_LENGTH - len("https://"))
     now = datetime.now(UTC)
-    claims = build_claims(_worst_case_application(), new_certificate_id(),
-                          "I" * MAX_ISSUER_LENGTH, now,
-                          now + timedelta(days=3650), specimen=True)
+    claims = build_claims(
+        _worst_case_application(),
+        new_certificate_id(),
+        "I" * MAX_ISSUER_LENGTH,
+        now,
+        now + timedelta(days=3650),
+        specimen=True,
+    )
     assert len(decode_outcomes(claims["c"])) == MAX_COUNTRIES
     qr = make_qr(verify_url(base_url, jws.sign(claims, key, kid)))
     assert qr_version(qr) <= MAX_VERSION
 
 
 def test_outcomes_round_trip_in_filing_order() -> None:
-    pairs = [("KE", "no_record"), ("TH", "record_found"), ("NG", "no_record"),
-             ("NZ", "not_covered")]
+    pairs = [
+        ("KE", "no_record"),
+        ("TH", "record_found"),
+        ("NG", "no_record"),
+        ("NZ", "not_covered"),
+    ]
     encoded = encode_outcomes(pairs)
     assert encoded == {"NR": "KENG", "RF": "TH", "NC": "NZ"}
     assert decode_outcomes(encoded) == dict(pairs)
@@ -80,8 +110,10 @@ def test_more_countries_than_a_certificate_holds_are_refused(count: int) -> None
     from tests.conftest import application_body
 
     body = application_body()
-    body["residences"] = [{"country": c, "from": "2001-01", "to": "2001-02"}
-                          for c in (COUNTRIES + ["US", "CN"])[:count]]
+    body["residences"] = [
+        {"country": c, "from": "2001-01", "to": "2001-02"}
+        for c in ([*COUNTRIES, "US", "CN"])[:count]
+    ]
     with pytest.raises(ValidationError) as info:
         ApplicationIn.model_validate(body)
     assert "at most 20" in validation_fields(info.value)["residences"]

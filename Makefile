@@ -1,0 +1,56 @@
+# Everything a fresh machine with Python 3.11+ needs: `make run` and `make test`.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(PY) -m flask --app wsgi
+STAMP  := $(VENV)/.installed
+
+# The embedded default for a laptop: sandbox agencies that answer in 1.5 s.
+RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA} \
+           IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500}
+
+.PHONY: run test lint format check bench install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## install: create the virtual environment and install the service with its test tools
+install: $(STAMP)
+
+## run: migrate, seed the demo accounts and serve on http://127.0.0.1:5000
+run: $(STAMP)
+	$(RUN_ENV) $(FLASK) db upgrade
+	@echo "Demo accounts:"
+	@$(RUN_ENV) $(FLASK) demo seed
+	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C stops)"
+	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
+
+## test: the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest
+
+## lint: ruff (lint and format check) and mypy
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## format: apply ruff's formatting and safe fixes
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## check: lint, then test
+check: lint test
+
+## bench: the benchmarks under bench/
+bench: $(STAMP)
+	$(PY) bench/fanout.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
