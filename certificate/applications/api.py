@@ -41,8 +41,9 @@ def file_and_dispatch(
 ) -> tuple[Application, bool]:
     """File an application, commit, and hand its checks to the job engine."""
     rt = runtime()
-    try:
-        application, created = service.file_application(
+
+    def attempt() -> tuple[Application, bool]:
+        return service.file_application(
             db.session,
             user,
             data,
@@ -51,21 +52,16 @@ def file_and_dispatch(
             now=utcnow(),
             idempotency_key=idempotency_key,
         )
+
+    try:
+        application, created = attempt()
         db.session.commit()
     except IntegrityError:
         # a concurrent retry with the same key committed first: answer with its result
         db.session.rollback()
         if not idempotency_key:
             raise
-        application, created = service.file_application(
-            db.session,
-            user,
-            data,
-            registry=rt.registry,
-            default_deadline=rt.default_deadline,
-            now=utcnow(),
-            idempotency_key=idempotency_key,
-        )
+        application, created = attempt()
     if created:
         for check in application.checks:
             if check.status == CheckStatus.QUEUED.value:

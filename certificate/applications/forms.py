@@ -100,7 +100,9 @@ class ApplicationForm(FlaskForm):
         render_kw={"rows": 3},
     )
     date_of_birth = StringField(
-        "Date of birth", widget=DateInput(), render_kw={"autocomplete": "bday"}
+        "Date of birth",
+        widget=DateInput(),
+        render_kw={"autocomplete": "bday", "placeholder": "YYYY-MM-DD"},
     )
     birth_city = StringField("Town or city of birth")
     birth_country = _country_select("Country of birth")
@@ -111,7 +113,9 @@ class ApplicationForm(FlaskForm):
     document_type = SelectField("Type of document", choices=_document_choices, default="passport")
     document_number = StringField("Document number")
     document_country = _country_select("Issuing country")
-    document_expires = StringField("Expiry date", widget=DateInput())
+    document_expires = StringField(
+        "Expiry date", widget=DateInput(), render_kw={"placeholder": "YYYY-MM-DD"}
+    )
 
     residences = FieldList(
         FormField(ResidenceForm),
@@ -272,7 +276,7 @@ class Problem:
 _FRIENDLY = (
     (re.compile(r"^List should have at least 1 item"), "at least one is needed"),
     (re.compile(r"^List should have at most (\d+) items?"), r"at most \1 are accepted"),
-    (re.compile(r"^Input should be a valid date"), "must be a real date, written YYYY-MM-DD"),
+    (re.compile(r"^Input should be a valid date"), "must be a real date (day, month and year)"),
     (re.compile(r"^String should match pattern"), "contains characters that are not accepted"),
     (re.compile(r"^Input should be '"), "is not one of the choices offered"),
     (

@@ -196,25 +196,35 @@ def record_answer(
         if same:
             return False
         raise ConflictingAnswer(check.id)
-    check.status = CheckStatus.ANSWERED.value
     check.outcome = Outcome(answer.outcome).value
     check.records = records
     check.reference = answer.reference or check.reference
     check.answered_at = answer.answered_at or now
+    check.last_error = None
+    _finish(session, check, CheckStatus.ANSWERED, now=now, actor=actor)
+    return True
+
+
+def _finish(
+    session: DbSession, check: Check, status: CheckStatus, *, now: datetime, actor: str
+) -> None:
+    """Move a check to a final status, with its audit event."""
+    check.status = status.value
     check.finished_at = now
     check.next_attempt_at = None
     check.lease_until = None
-    check.last_error = None
+    details = {"country": check.country}
+    if check.outcome:
+        details["outcome"] = check.outcome
     record_event(
         session,
         actor=actor,
-        action="check.answered",
+        action=f"check.{status.value}",
         subject_type="check",
         subject_id=check.id,
-        details={"country": check.country, "outcome": check.outcome},
+        details=details,
         at=now,
     )
-    return True
 
 
 def expire_overdue(session: DbSession, now: datetime) -> set[str]:
@@ -223,19 +233,7 @@ def expire_overdue(session: DbSession, now: datetime) -> set[str]:
         select(Check).where(Check.status.in_(_ACTIVE), Check.deadline_at <= now)
     ).all()
     for check in overdue:
-        check.status = CheckStatus.NO_RESPONSE.value
-        check.finished_at = now
-        check.next_attempt_at = None
-        check.lease_until = None
-        record_event(
-            session,
-            actor="system",
-            action="check.no_response",
-            subject_type="check",
-            subject_id=check.id,
-            details={"country": check.country},
-            at=now,
-        )
+        _finish(session, check, CheckStatus.NO_RESPONSE, now=now, actor="system")
     return {check.application_id for check in overdue}
 
 

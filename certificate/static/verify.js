@@ -51,11 +51,11 @@
     return result;
   }
 
-  function fact(list, term, value, className) {
+  function fact(list, term, value, className, rowClass) {
     if (value === null || value === undefined || value === "") {
       return;
     }
-    var row = element("div");
+    var row = element("div", rowClass || null);
     row.appendChild(element("dt", null, term));
     row.appendChild(element("dd", className || null, value));
     list.appendChild(row);
@@ -100,7 +100,7 @@
     var holder = [claims.gn, claims.fn].filter(function (part) { return part; }).join(" ");
     fact(facts, "Holder", holder);
     fact(facts, "Date of birth", claims.dob);
-    fact(facts, "Certificate number", claims.jti, "mono");
+    fact(facts, "Certificate number", claims.jti, "mono", "fact-wide");
     fact(facts, "Issued", day(claims.iat));
     fact(facts, "Expires", day(claims.exp));
     block.appendChild(facts);

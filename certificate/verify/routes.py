@@ -67,6 +67,7 @@ class NumberForm(FlaskForm):
         "Holder's date of birth",
         validators=[DataRequired(message="is required")],
         widget=DateInput(),
+        render_kw={"placeholder": "YYYY-MM-DD"},
     )
 
     def birth_date(self) -> date | None:
@@ -76,7 +77,7 @@ class NumberForm(FlaskForm):
         except ValueError:
             self.date_of_birth.errors = [
                 *self.date_of_birth.errors,
-                "must be a real date, written YYYY-MM-DD",
+                "must be a real date (day, month and year)",
             ]
             return None
 

@@ -113,11 +113,7 @@ def verify_number(
     given = date_of_birth.isoformat() if date_of_birth else "----------"
     if certificate is None or not hmac.compare_digest(expected, given):
         return UNKNOWN
-    public_key = keys.get(session, certificate.kid)
-    if public_key is None:  # pragma: no cover - keys are never deleted
-        return INVALID
-    claims = jws.verify(certificate.token, public_key)
-    return _status_of(session, certificate, claims, now, "number")
+    return _stored_certificate(session, keys, certificate, now, "number")
 
 
 def verify_pdf(session: DbSession, keys: PublicKeys, pdf: bytes, now: datetime) -> Verification:
@@ -128,11 +124,18 @@ def verify_pdf(session: DbSession, keys: PublicKeys, pdf: bytes, now: datetime) 
     ).first()
     if certificate is None:
         return INVALID
+    return _stored_certificate(session, keys, certificate, now, "pdf")
+
+
+def _stored_certificate(
+    session: DbSession, keys: PublicKeys, certificate: Certificate, now: datetime, method: str
+) -> Verification:
+    """The status of a certificate found in the database, with its signed claims."""
     public_key = keys.get(session, certificate.kid)
     if public_key is None:  # pragma: no cover - keys are never deleted
         return INVALID
     claims = jws.verify(certificate.token, public_key)
-    return _status_of(session, certificate, claims, now, "pdf")
+    return _status_of(session, certificate, claims, now, method)
 
 
 __all__ = [
