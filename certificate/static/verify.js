@@ -106,7 +106,9 @@
     block.appendChild(facts);
 
     var countries = countryOutcomes(claims.c);
-    var codes = Object.keys(countries);
+    var codes = Object.keys(countries).sort(function (a, b) {
+      return (words.countries[a] || a).localeCompare(words.countries[b] || b);
+    });
     if (codes.length) {
       var table = element("table", "table outcomes");
       table.appendChild(element("caption", null, "What each country's agency answered"));

@@ -129,7 +129,8 @@ def country_outcomes(claim: Any) -> list[tuple[str, str]]:
         decoded = decode_outcomes(claim)
     except (KeyError, TypeError):
         return []
-    return [(country, OUTCOME_CODES[outcome]) for country, outcome in decoded.items()]
+    pairs = [(country, OUTCOME_CODES[outcome]) for country, outcome in decoded.items()]
+    return sorted(pairs, key=lambda pair: country_name(pair[0]))
 
 
 def result_view(verification: service.Verification) -> ResultView:
