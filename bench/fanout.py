@@ -24,26 +24,60 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.live import live_service  # noqa: E402 - after the path set-up
+from tests.live import live_service
 
 LATENCY_MS = 500
-COUNTRIES = ["KE", "TH", "NG", "GB", "FR", "ES", "IN", "BR", "ZA", "PH",
-             "CA", "MA", "DE", "IT", "JP", "KR", "MX", "AR", "EG", "SA"]
+COUNTRIES = [
+    "KE",
+    "TH",
+    "NG",
+    "GB",
+    "FR",
+    "ES",
+    "IN",
+    "BR",
+    "ZA",
+    "PH",
+    "CA",
+    "MA",
+    "DE",
+    "IT",
+    "JP",
+    "KR",
+    "MX",
+    "AR",
+    "EG",
+    "SA",
+]
 GOAL = 4.0
 
 
 def _body(countries: list[str]) -> dict[str, Any]:
     return {
         "applicant": {
-            "family_name": "Okafor", "given_names": "Ada", "date_of_birth": "1990-04-17",
-            "place_of_birth": {"city": "Lagos", "country": "NG"}, "nationalities": [countries[0]],
-            "identity_document": {"type": "passport", "number": "A1234567",
-                                  "issuing_country": "NG", "expires": "2031-01-01"},
+            "family_name": "Okafor",
+            "given_names": "Ada",
+            "date_of_birth": "1990-04-17",
+            "place_of_birth": {"city": "Lagos", "country": "NG"},
+            "nationalities": [countries[0]],
+            "identity_document": {
+                "type": "passport",
+                "number": "A1234567",
+                "issuing_country": "NG",
+                "expires": "2031-01-01",
+            },
         },
-        "residences": [{"country": c, "from": f"{2000 + i // 12:04d}-{i % 12 + 1:02d}",
-                        "to": f"{2000 + i // 12:04d}-{i % 12 + 1:02d}"}
-                       for i, c in enumerate(countries)],
-        "language": "en", "purpose": "Benchmark", "consent": True,
+        "residences": [
+            {
+                "country": c,
+                "from": f"{2000 + i // 12:04d}-{i % 12 + 1:02d}",
+                "to": f"{2000 + i // 12:04d}-{i % 12 + 1:02d}",
+            }
+            for i, c in enumerate(countries)
+        ],
+        "language": "en",
+        "purpose": "Benchmark",
+        "consent": True,
     }
 
 
@@ -65,16 +99,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, live_service(
-        Path(tmp), SANDBOX_COUNTRIES=",".join(COUNTRIES), SANDBOX_LATENCY_MS=str(LATENCY_MS),
-        VERIFY_RATE_LIMIT="100000/minute",
-    ) as service:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        live_service(
+            Path(tmp),
+            SANDBOX_COUNTRIES=",".join(COUNTRIES),
+            SANDBOX_LATENCY_MS=str(LATENCY_MS),
+            VERIFY_RATE_LIMIT="100000/minute",
+        ) as service,
+    ):
         http = httpx.Client(base_url=service.base_url, timeout=30)
         password = "benchmark password"
-        http.post("/api/v1/accounts", json={"email": "b@example.org", "password": password,
-                                            "name": "Bench"}).raise_for_status()
-        token = http.post("/api/v1/tokens", json={"email": "b@example.org",
-                                                  "password": password}).json()["access_token"]
+        http.post(
+            "/api/v1/accounts",
+            json={"email": "b@example.org", "password": password, "name": "Bench"},
+        ).raise_for_status()
+        token = http.post(
+            "/api/v1/tokens", json={"email": "b@example.org", "password": password}
+        ).json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
         time_to_issuance(http, COUNTRIES[:1])  # warm-up: first key, fonts, caches
         one = [time_to_issuance(http, COUNTRIES[:1]) for _ in range(args.rounds)]
@@ -82,10 +124,14 @@ def main() -> int:
     latency = LATENCY_MS / 1000
     one_s, twenty_s = statistics.median(one), statistics.median(twenty)
     print(f"one country latency (configured):   {latency:.3f} s")
-    print(f"1 country,  filing to issuance:     {one_s:.3f} s  = {one_s / latency:.2f}x latency "
-          "(baseline)")
-    print(f"20 countries, filing to issuance:   {twenty_s:.3f} s  = {twenty_s / latency:.2f}x "
-          f"latency (goal <= {GOAL:.0f}x)")
+    print(
+        f"1 country,  filing to issuance:     {one_s:.3f} s  = {one_s / latency:.2f}x latency "
+        "(baseline)"
+    )
+    print(
+        f"20 countries, filing to issuance:   {twenty_s:.3f} s  = {twenty_s / latency:.2f}x "
+        f"latency (goal <= {GOAL:.0f}x)"
+    )
     print(f"20 countries / 1 country:           {twenty_s / one_s:.2f}")
     return 0 if twenty_s / latency <= GOAL else 1
 

@@ -12,7 +12,6 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from certificate.applications import service
 from certificate.applications.api import certificate_pdf_response, file_and_dispatch
@@ -27,11 +26,6 @@ from certificate.extensions import login_manager
 from country_adapters.countries import country_name
 
 bp = Blueprint("applications", __name__)
-
-
-def _session() -> Session:
-    # flask-sqlalchemy's scoped session behaves as a Session; typed as one for the services
-    return cast(Session, db.session)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,7 +79,7 @@ def _user() -> User:
 
 def _owned_or_404(application_id: str) -> Application:
     try:
-        return service.get_owned(_session(), _user(), application_id)
+        return service.get_owned(db.session, _user(), application_id)
     except service.ApplicationNotFound:
         abort(404, "There is no such application in your account.")
 
@@ -142,7 +136,7 @@ def index() -> ResponseReturnValue:
 @applicant_required
 def dashboard() -> ResponseReturnValue:
     """The applicant's applications, newest first."""
-    applications = service.list_owned(_session(), _user())
+    applications = service.list_owned(db.session, _user())
     return render_template(
         "applications/dashboard.html",
         applications=applications,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,7 +17,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.orm import Session
 
 from certificate.auth.forms import LoginForm, LogoutForm, SignupForm
 from certificate.auth.models import Role, User
@@ -27,11 +25,6 @@ from certificate.db import db
 from certificate.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
-
-
-def _session() -> Session:
-    # flask-sqlalchemy's scoped session behaves as a Session; typed as one for the services
-    return cast(Session, db.session)
 
 
 @login_manager.user_loader
@@ -80,7 +73,7 @@ def signup() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = create_user(
-                _session(),
+                db.session,
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
@@ -109,7 +102,7 @@ def login() -> ResponseReturnValue:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(_session(), form.email.data or "", form.password.data or "")
+        user = authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
             db.session.commit()  # a password hash may have been upgraded
             _start_session(user)

@@ -111,7 +111,7 @@ def build_query(check: Check) -> Query:
         country=check.country,
         subject=subject,
         residences=periods,
-        requested_at=check.created_at,
+        requested_at=check.sent_at or check.created_at,
         deadline=check.deadline_at,
         attempt=max(check.attempts, 1),
     )

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy.orm import Session
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import DateInput
@@ -30,11 +29,6 @@ from certificate.verify.api import PDF_MAGIC, verify_limit
 from country_adapters.countries import all_countries, country_name
 
 bp = Blueprint("verify", __name__)
-
-
-def _session() -> Session:
-    # flask-sqlalchemy's scoped session behaves as a Session; typed as one for the services
-    return cast(Session, db.session)
 
 
 STATUS_WORDS = {
@@ -202,7 +196,7 @@ def verify_number() -> ResponseReturnValue:
     if born is None:
         return _page(number_form=form, status=400)
     verification = service.verify_number(
-        _session(), runtime().public_keys, form.certificate_number.data or "", born, utcnow()
+        db.session, runtime().public_keys, form.certificate_number.data or "", born, utcnow()
     )
     db.session.commit()
     return _page(result_view(verification), number_form=form)
@@ -221,6 +215,6 @@ def verify_upload() -> ResponseReturnValue:
     if not data.startswith(PDF_MAGIC):
         form.file.errors = ["is not a PDF document"]
         return _page(upload_form=form, status=400)
-    verification = service.verify_pdf(_session(), runtime().public_keys, data, utcnow())
+    verification = service.verify_pdf(db.session, runtime().public_keys, data, utcnow())
     db.session.commit()
     return _page(result_view(verification), upload_form=form)

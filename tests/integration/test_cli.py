@@ -11,20 +11,35 @@ from certificate.db import db
 
 
 def test_users_create_prints_the_id(app: Flask, runner: FlaskCliRunner) -> None:
-    result = runner.invoke(args=["users", "create", "--email", "Officer@Example.org",
-                                 "--password", "a long password", "--role", "agency-officer",
-                                 "--country", "ke"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "Officer@Example.org",
+            "--password",
+            "a long password",
+            "--role",
+            "agency-officer",
+            "--country",
+            "ke",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalars(select(User)).one()
         assert result.output.strip().splitlines()[-1] == user.id
-        assert (user.email, user.role, user.country) == ("officer@example.org", "agency-officer",
-                                                         "KE")
+        assert (user.email, user.role, user.country) == (
+            "officer@example.org",
+            "agency-officer",
+            "KE",
+        )
         assert user.password_hash.startswith("$argon2id$")
 
 
-def test_users_create_refuses_bad_input_naming_the_option(app: Flask,
-                                                         runner: FlaskCliRunner) -> None:
+def test_users_create_refuses_bad_input_naming_the_option(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
     cases = [
         (["--role", "agency-officer"], "--country"),
         (["--role", "applicant", "--country", "KE"], "--country"),
@@ -32,8 +47,15 @@ def test_users_create_refuses_bad_input_naming_the_option(app: Flask,
         (["--password", "short"], "--password"),
     ]
     for extra, option in cases:
-        args = ["users", "create", "--email", "x@example.org", "--password", "a long password",
-                *extra]
+        args = [
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--password",
+            "a long password",
+            *extra,
+        ]
         result = runner.invoke(args=args)
         assert result.exit_code != 0
         assert option in result.output
@@ -45,7 +67,8 @@ def test_demo_seed_is_idempotent(app: Flask, runner: FlaskCliRunner) -> None:
     first = runner.invoke(args=["demo", "seed"])
     second = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == second.exit_code == 0
-    assert "applicant@example.org" in first.output and "password:" in first.output
+    assert "applicant@example.org" in first.output
+    assert "password:" in first.output
     with app.app_context():
         roles = sorted(u.role for u in db.session.scalars(select(User)))
     assert roles == ["admin", "applicant"]

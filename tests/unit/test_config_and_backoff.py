@@ -54,7 +54,8 @@ def test_defaults_create_the_secret_and_database_in_the_instance_folder(
     app = create_app()
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'inst' / 'ipc.sqlite3'}"
     secret = (tmp_path / "inst" / "secret_key").read_text()
-    assert app.config["SECRET_KEY"] == secret and len(secret) == 64
+    assert app.config["SECRET_KEY"] == secret
+    assert len(secret) == 64
     assert create_app().config["SECRET_KEY"] == secret  # kept across restarts
     assert app.extensions["ipc"].registry.countries() == []  # production: no sandbox
 
