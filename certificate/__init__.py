@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from certificate.agency.api import bp as agency_api
     from certificate.applications.api import bp as applications_api
     from certificate.applications.routes import bp as applications_pages
     from certificate.auth.api import bp as auth_api
@@ -60,7 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from certificate.verify.api import bp as verify_api
     from certificate.verify.routes import bp as verify_pages
 
-    for blueprint in (auth_api, applications_api, verify_api, openapi):
+    for blueprint in (auth_api, applications_api, agency_api, verify_api, openapi):
         csrf.exempt(blueprint)  # bearer tokens or no credentials: no cookie to forge
         app.register_blueprint(blueprint)
     for blueprint in (health, auth_pages, applications_pages, verify_pages):

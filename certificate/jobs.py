@@ -41,6 +41,10 @@ class JobEngine(Protocol):
         """Run one attempt of a check soon."""
         ...
 
+    def submit_issuance(self, application_id: str) -> None:
+        """Issue the application's certificate soon, if it is owed."""
+        ...
+
     def stop(self) -> None:
         """Stop taking work and wait for running work to end."""
         ...
@@ -59,7 +63,7 @@ def run_check(check_id: str) -> None:
     if check is None:
         db.session.rollback()
         return
-    adapter = rt.registry.get(check.country)
+    adapter = rt.adapter_for(db.session, check.country, now)
     query = checks.build_query(check) if adapter is not None else None
     was_sent = check.status == CheckStatus.SENT.value
     db.session.commit()
@@ -163,6 +167,18 @@ class ThreadJobEngine:
                 return
             self._in_flight.add(check_id)
         self._pool.submit(self._run, check_id)
+
+    def submit_issuance(self, application_id: str) -> None:
+        """Issue in the background; without a running pool the sweeper does it."""
+        if self._pool is not None:
+            self._pool.submit(self._issue, application_id)
+
+    def _issue(self, application_id: str) -> None:
+        try:
+            with self.app.app_context():
+                issue_for(application_id)
+        except Exception:
+            log.exception("issuance for %s failed; the sweeper will retry", application_id)
 
     def _run(self, check_id: str) -> None:
         try:

@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees the whole schema."""
 
+from certificate.agency.models import Agency, AgencyKey, UsedAssertion
 from certificate.applications.models import Application, IdempotencyKey, Residence
 from certificate.audit import AuditEvent
 from certificate.auth.models import ApiToken, User
@@ -8,6 +9,8 @@ from certificate.issuance.models import Certificate
 from certificate.signing.models import SigningKey
 
 __all__ = [
+    "Agency",
+    "AgencyKey",
     "ApiToken",
     "Application",
     "AuditEvent",
@@ -16,5 +19,6 @@ __all__ = [
     "IdempotencyKey",
     "Residence",
     "SigningKey",
+    "UsedAssertion",
     "User",
 ]

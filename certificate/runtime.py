@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
+from certificate.agency.adapters import PushSettings, agency_adapter
+from certificate.agency.service import enabled_agency
 from certificate.config import adapter_settings
+from certificate.db import DbSession
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore, PublicKeys
 from certificate.storage import FileStore, LocalFileStore
+from country_adapters.base import CountryAdapter
 from country_adapters.registry import AdapterRegistry, load_registry
 
 if TYPE_CHECKING:
@@ -31,7 +35,19 @@ class Runtime:
     files: FileStore
     issuance: IssuanceSettings
     default_deadline: timedelta
+    push: PushSettings
     jobs: JobEngine
+
+    def adapter_for(self, session: DbSession, country: str, now: datetime) -> CountryAdapter | None:
+        """Who answers for ``country``: a registered agency first, else an installed adapter.
+
+        Agencies are read from the database on every call, so one added with
+        ``flask agencies add`` is used at once, without a restart.
+        """
+        agency = enabled_agency(session, country)
+        if agency is not None:
+            return agency_adapter(session, agency, now=now, keys=self.keys, push=self.push)
+        return self.registry.get(country)
 
 
 def build_runtime(app: Flask) -> Runtime:
@@ -51,6 +67,13 @@ def build_runtime(app: Flask) -> Runtime:
             validity=timedelta(days=config["CERTIFICATE_VALIDITY_DAYS"]),
         ),
         default_deadline=timedelta(seconds=config["CHECK_DEADLINE_SECONDS"]),
+        push=PushSettings(
+            issuer=str(config["ISSUER"]),
+            base_url=config["BASE_URL"],
+            timeout=float(config["PUSH_TIMEOUT_SECONDS"]),
+            breaker_failures=int(config["PUSH_BREAKER_FAILURES"]),
+            breaker_reset_seconds=float(config["PUSH_BREAKER_RESET_SECONDS"]),
+        ),
         jobs=ThreadJobEngine(app),
     )
     app.extensions[EXTENSION_KEY] = runtime

@@ -43,13 +43,14 @@ def file_and_dispatch(
     rt = runtime()
 
     def attempt() -> tuple[Application, bool]:
+        now = utcnow()
         return service.file_application(
             db.session,
             user,
             data,
-            registry=rt.registry,
+            adapters=lambda country: rt.adapter_for(db.session, country, now),
             default_deadline=rt.default_deadline,
-            now=utcnow(),
+            now=now,
             idempotency_key=idempotency_key,
         )
 

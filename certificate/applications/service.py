@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from certificate.audit import record_event
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import DbSession
-from country_adapters.registry import AdapterRegistry
+from country_adapters.base import CountryAdapter
 
 
 class IdempotencyConflict(Exception):
@@ -59,7 +60,7 @@ def file_application(
     user: User,
     data: ApplicationIn,
     *,
-    registry: AdapterRegistry,
+    adapters: Callable[[str], CountryAdapter | None],
     default_deadline: timedelta,
     now: datetime,
     idempotency_key: str | None = None,
@@ -98,7 +99,7 @@ def file_application(
         for i, r in enumerate(data.residences)
     ]
     for position, country in enumerate(countries_to_check(data)):
-        application.checks.append(_new_check(position, country, registry, default_deadline, now))
+        application.checks.append(_new_check(position, country, adapters, default_deadline, now))
     session.add(application)
     session.flush()
     if idempotency_key:
@@ -126,11 +127,11 @@ def file_application(
 def _new_check(
     position: int,
     country: str,
-    registry: AdapterRegistry,
+    adapters: Callable[[str], CountryAdapter | None],
     default_deadline: timedelta,
     now: datetime,
 ) -> Check:
-    adapter = registry.get(country)
+    adapter = adapters(country)
     if adapter is None:
         return Check(
             position=position,

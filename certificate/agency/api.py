@@ -1,0 +1,104 @@
+"""The agency API: an agency's system fetches its open queries and answers them.
+
+Every call authenticates with a JWT client assertion (see
+:mod:`certificate.agency.assertions`); any failure is a 401 that changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from certificate.agency import service
+from certificate.agency.assertions import AssertionRejected, authenticate_agency
+from certificate.agency.models import Agency
+from certificate.api_common import json_body, parse
+from certificate.audit import record_event
+from certificate.checks.service import ConflictingAnswer, record_answer
+from certificate.db import db, utcnow
+from certificate.errors import ApiError
+from certificate.runtime import runtime
+from country_adapters.documents import AnswerIn
+
+log = logging.getLogger(__name__)
+bp = Blueprint("agency_api", __name__, url_prefix="/api/v1/agency")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    failure = ApiError(
+        401,
+        "unauthorized",
+        "A valid agency assertion is required.",
+        headers={"WWW-Authenticate": 'Bearer realm="ipc-agency"'},
+    )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise failure
+    try:
+        agency = authenticate_agency(
+            db.session, token.strip(), audience=current_app.config["BASE_URL"], now=utcnow()
+        )
+    except AssertionRejected as exc:
+        db.session.rollback()
+        log.info("agency assertion refused: %s", exc)
+        raise failure from exc
+    g.agency = agency
+
+
+def _agency() -> Agency:
+    agency: Agency = g.agency
+    return agency
+
+
+@bp.get("/queries")
+def list_queries() -> ResponseReturnValue:
+    """The agency's open queries: sent to it and not yet answered."""
+    status = request.args.get("status", "open")
+    if status != "open":
+        raise ApiError(
+            400, "invalid_request", "Only status=open is supported.", {"status": "must be open"}
+        )
+    agency = _agency()
+    checks = service.open_queries(db.session, agency.country)
+    for check in checks:
+        record_event(
+            db.session,
+            actor=f"agency:{agency.id}",
+            action="query.fetched",
+            subject_type="check",
+            subject_id=check.id,
+        )
+    db.session.commit()
+    return jsonify({"queries": [service.query_view(check) for check in checks]})
+
+
+@bp.post("/queries/<check_id>/answer")
+def answer_query(check_id: str) -> ResponseReturnValue:
+    """Answer one query; the same answer again is accepted once, a different one is a 409."""
+    agency = _agency()
+    data = parse(AnswerIn, json_body())
+    try:
+        check = service.query_for_country(db.session, agency.country, check_id)
+    except service.QueryNotFound as exc:
+        db.session.commit()  # keep the jti: the assertion was used
+        raise ApiError(404, "not_found", "No such query for this agency.") from exc
+    try:
+        changed = record_answer(
+            db.session, check, data.to_answer(), now=utcnow(), actor=f"agency:{agency.id}"
+        )
+    except ConflictingAnswer as exc:
+        db.session.commit()
+        raise ApiError(
+            409,
+            "conflict",
+            f"This query is already final ({check.status}); a different answer cannot replace it.",
+        ) from exc
+    application_id = check.application_id
+    db.session.commit()
+    if changed:
+        runtime().jobs.submit_issuance(application_id)
+    return jsonify({"id": check.id, "status": check.status, "outcome": check.outcome})
