@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA} \
            IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500}
 
-.PHONY: run test lint format check bench install clean
+.PHONY: run serve test lint format check bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -30,6 +30,11 @@ run: $(STAMP)
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C stops)"
 	$(RUN_ENV) $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
 
+## serve: production-like: gunicorn on http://127.0.0.1:8000 (set IPC_* as for production)
+serve: $(STAMP)
+	$(FLASK) db upgrade
+	$(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
 ## test: the whole test suite
 test: $(STAMP)
 	$(PY) -m pytest
@@ -48,9 +53,12 @@ format: $(STAMP)
 ## check: lint, then test
 check: lint test
 
-## bench: the benchmarks under bench/
+## bench: the benchmarks under bench/ (BENCH_ARGS=--quick for short runs; see docs/performance.md)
 bench: $(STAMP)
-	$(PY) bench/fanout.py
+	@status=0; \
+	$(PY) bench/fanout.py || status=1; \
+	for name in verify issue scale; do $(PY) bench/$$name.py $(BENCH_ARGS) || status=1; done; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

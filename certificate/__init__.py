@@ -11,6 +11,7 @@ from certificate.config import load_config
 from certificate.db import configure_sqlite, db
 from certificate.errors import register_error_handlers
 from certificate.extensions import csrf, limiter, login_manager, migrate
+from certificate.observability import configure_logging
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -23,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
     )
     load_config(app, test_config)
+    configure_logging(app)
 
     db.init_app(app)
     with app.app_context():
@@ -51,12 +53,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from certificate.admin.routes import bp as admin_checks_pages
+    from certificate.admin_certificates.routes import bp as admin_certificates_pages
     from certificate.agency.api import bp as agency_api
+    from certificate.agency.routes import bp as portal_pages
     from certificate.applications.api import bp as applications_api
     from certificate.applications.routes import bp as applications_pages
     from certificate.auth.api import bp as auth_api
     from certificate.auth.routes import bp as auth_pages
     from certificate.health import bp as health
+    from certificate.observability import bp as observability
     from certificate.openapi import bp as openapi
     from certificate.verify.api import bp as verify_api
     from certificate.verify.routes import bp as verify_pages
@@ -64,7 +70,16 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (auth_api, applications_api, agency_api, verify_api, openapi):
         csrf.exempt(blueprint)  # bearer tokens or no credentials: no cookie to forge
         app.register_blueprint(blueprint)
-    for blueprint in (health, auth_pages, applications_pages, verify_pages):
+    for blueprint in (
+        health,
+        observability,
+        auth_pages,
+        applications_pages,
+        verify_pages,
+        portal_pages,
+        admin_checks_pages,
+        admin_certificates_pages,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_TIMEOUT_SECONDS": 10.0,
     "PUSH_BREAKER_FAILURES": 5,
     "PUSH_BREAKER_RESET_SECONDS": 30.0,
+    "LOG_FORMAT": "text",  # or "json": one JSON object a line, no personal data
+    "LOG_LEVEL": "INFO",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

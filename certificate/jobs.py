@@ -24,6 +24,7 @@ from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.issuance.service import issue_if_ready
+from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
 from certificate.runtime import runtime
 from country_adapters.base import AdapterError, Answer, Pending
 
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 class JobEngine(Protocol):
     """Supplies workers for checks; chosen by configuration."""
+
+    @property
+    def running(self) -> bool:
+        """True when work submitted now will be run."""
+        ...
 
     def start(self) -> None:
         """Begin background work (idempotent)."""
@@ -104,17 +110,21 @@ def issue_for(application_id: str) -> None:
     if application is None:
         return
     try:
-        issue_if_ready(
-            db.session,
-            application,
-            keys=rt.keys,
-            files=rt.files,
-            settings=rt.issuance,
-            now=utcnow(),
-        )
-        db.session.commit()
+        with timed(ISSUANCE_SECONDS):
+            certificate = issue_if_ready(
+                db.session,
+                application,
+                keys=rt.keys,
+                files=rt.files,
+                settings=rt.issuance,
+                now=utcnow(),
+            )
+            db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another worker issued it first
+        return
+    if certificate is not None:
+        CERTIFICATES_ISSUED.inc()
 
 
 def sweep() -> list[str]:
@@ -217,3 +227,16 @@ class ThreadJobEngine:
             self._sweeper.join(timeout=10)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def __getattr__(name: str) -> object:
+    """``celery --app certificate.jobs``: the Celery app, built on first use (PEP 562)."""
+    if name in ("celery", "app"):
+        from certificate import create_app
+        from certificate.celery_engine import CELERY_KEY
+
+        flask_app = create_app()
+        if CELERY_KEY not in flask_app.extensions:
+            raise RuntimeError("set IPC_CELERY_BROKER_URL to run Celery workers")
+        return flask_app.extensions[CELERY_KEY]
+    raise AttributeError(name)

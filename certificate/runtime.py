@@ -15,6 +15,7 @@ from certificate.config import adapter_settings
 from certificate.db import DbSession
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore, PublicKeys
+from certificate.signing.pades import PadesSource
 from certificate.storage import FileStore, LocalFileStore
 from country_adapters.base import CountryAdapter
 from country_adapters.registry import AdapterRegistry, load_registry
@@ -52,6 +53,7 @@ class Runtime:
 
 def build_runtime(app: Flask) -> Runtime:
     """Load adapters (failing loudly on a broken package) and open the stores."""
+    from certificate.celery_engine import CeleryJobEngine
     from certificate.jobs import ThreadJobEngine
 
     config: dict[str, Any] = app.config
@@ -65,6 +67,7 @@ def build_runtime(app: Flask) -> Runtime:
             base_url=config["BASE_URL"],
             issuer=str(config["ISSUER"]),
             validity=timedelta(days=config["CERTIFICATE_VALIDITY_DAYS"]),
+            pades=PadesSource.from_config(config, instance),
         ),
         default_deadline=timedelta(seconds=config["CHECK_DEADLINE_SECONDS"]),
         push=PushSettings(
@@ -74,7 +77,7 @@ def build_runtime(app: Flask) -> Runtime:
             breaker_failures=int(config["PUSH_BREAKER_FAILURES"]),
             breaker_reset_seconds=float(config["PUSH_BREAKER_RESET_SECONDS"]),
         ),
-        jobs=ThreadJobEngine(app),
+        jobs=CeleryJobEngine(app) if config.get("CELERY_BROKER_URL") else ThreadJobEngine(app),
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime

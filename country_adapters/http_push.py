@@ -11,6 +11,7 @@ down; a malformed or oversized answer never counts as an answer.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -107,7 +108,14 @@ class PushAdapter:
         return Pending()
 
     def _post(self, token: str) -> tuple[int, bytes | None]:
-        """The status and body (None when oversized); _Unavailable for outages."""
+        """The status and body (None when oversized); _Unavailable for outages.
+
+        httpx's timeout bounds each network operation, not the whole call: an
+        endpoint that trickles its body a few bytes at a time would hold a
+        worker for hours. The body is therefore read against an overall
+        deadline as well.
+        """
+        give_up_at = time.monotonic() + self.timeout
         try:
             with (
                 httpx.Client(timeout=self.timeout) as client,
@@ -123,6 +131,8 @@ class PushAdapter:
                     body.extend(chunk)
                     if len(body) > MAX_ANSWER_BYTES:
                         break
+                    if time.monotonic() > give_up_at:
+                        raise _Unavailable(f"answer not complete within {self.timeout} s")
                 status = response.status_code
         except httpx.HTTPError as exc:
             raise _Unavailable(type(exc).__name__) from exc

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +13,22 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from certificate import create_app
 from certificate.db import db
+from tests.databases import fresh_database
 
 SANDBOX = "KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA"
 
 
 @pytest.fixture
-def app_config(tmp_path: Any) -> dict[str, Any]:
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own for this test (SQLite, or PostgreSQL in CI)."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
     """Settings for a test app; tests may change them before ``app`` is built."""
-    database = os.environ.get("IPC_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    database = database_url
     return {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -48,6 +56,23 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[[dict[str, Any]], Flask]]:
+    """Build extra apps in a test; their database connections are closed afterwards."""
+    built: list[Flask] = []
+
+    def build(config: dict[str, Any]) -> Flask:
+        application = create_app(config)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,11 +11,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
+
+from tests.databases import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
@@ -29,11 +33,36 @@ def free_port() -> int:
 
 @dataclass
 class LiveService:
-    """A service process and the environment it runs with."""
+    """A service process (``flask run`` or gunicorn) and the environment it runs with."""
 
     base_url: str
     env: dict[str, str]
+    server: str = "flask"
     process: subprocess.Popen[bytes] | None = None
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An HTTP client for the service, closed when the service stops."""
+        client = httpx.Client(base_url=self.base_url, timeout=10, **kwargs)
+        self.clients.append(client)
+        return client
+
+    def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
+        """Start another process of the deployment (a Celery worker, the scheduler) in its
+        own process group, logging to ``<name>.log`` beside the service's log."""
+        log_path = self.log_path.with_name(f"{name}.log")
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", *args],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.helpers.append(process)
+        return process
 
     def command(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run an operator command against the same instance (``flask --app wsgi ...``)."""
@@ -55,8 +84,7 @@ class LiveService:
     @property
     def database_url(self) -> str:
         """The database the service uses."""
-        default = f"sqlite:///{self.env['IPC_INSTANCE_PATH']}/ipc.sqlite3"
-        return self.env.get("IPC_DATABASE_URL", default)
+        return self.env["IPC_DATABASE_URL"]
 
     def query(self, sql: str, **params: object) -> list[tuple[object, ...]]:
         """Read the service's database directly, as an operator would with a SQL client."""
@@ -70,13 +98,27 @@ class LiveService:
     def start(self) -> None:
         """Start the web process and wait until it answers /healthz."""
         port = self.base_url.rsplit(":", 1)[1]
+        if self.server == "gunicorn":
+            command = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "wsgi:app",
+            ]
+        else:
+            command = [*FLASK, "run", "--host", "127.0.0.1", "--port", port, "--no-reload"]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [*FLASK, "run", "--host", "127.0.0.1", "--port", port, "--no-reload"],
+                command,
                 env=self.env,
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -90,24 +132,45 @@ class LiveService:
         raise RuntimeError("service did not start within 30 s")
 
     def kill(self) -> None:
-        """SIGKILL: no chance to clean up, as in a crash."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
+        """SIGKILL the web process group: no chance to clean up, as in a crash."""
+        if self.process is not None:
+            kill_group(self.process)
 
     def stop(self) -> None:
-        """Terminate politely."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        """Terminate the web process and every spawned helper; close the clients."""
+        for client in self.clients:
+            client.close()
+        for process in [*self.helpers, *([self.process] if self.process else [])]:
+            stop_group(process)
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signum)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process and its children (it leads its own process group)."""
+    _signal_group(process, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM a process group, then SIGKILL it if it lingers."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        kill_group(process)
 
 
 @contextmanager
-def live_service(tmp_path: Path, **settings: str) -> Iterator[LiveService]:
-    """A migrated instance in ``tmp_path`` served on a free loopback port."""
+def live_service(tmp_path: Path, server: str = "flask", **settings: str) -> Iterator[LiveService]:
+    """A migrated instance in ``tmp_path`` served on a free loopback port.
+
+    ``server`` is ``flask`` (the development server, as ``make run``) or
+    ``gunicorn`` (as ``make serve``); ``settings`` are ``IPC_*`` values.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPC_")}
     env.update(
@@ -121,15 +184,15 @@ def live_service(tmp_path: Path, **settings: str) -> Iterator[LiveService]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    if os.environ.get("IPC_TEST_DATABASE_URL"):
-        env["IPC_DATABASE_URL"] = os.environ["IPC_TEST_DATABASE_URL"]
     env.update({f"IPC_{k}": v for k, v in settings.items()})
-    service = LiveService(f"http://127.0.0.1:{port}", env)
-    upgrade = service.command("db", "upgrade")
-    if upgrade.returncode != 0:
-        raise RuntimeError(upgrade.stderr)
-    service.start()
-    try:
-        yield service
-    finally:
-        service.stop()
+    with fresh_database(tmp_path) as database:
+        env.setdefault("IPC_DATABASE_URL", database)
+        service = LiveService(f"http://127.0.0.1:{port}", env, server)
+        upgrade = service.command("db", "upgrade")
+        if upgrade.returncode != 0:
+            raise RuntimeError(upgrade.stderr)
+        service.start()
+        try:
+            yield service
+        finally:
+            service.stop()

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from certificate.checks.models import Check
 from certificate.db import Base, UTCDateTime, new_id, utcnow
 
 
@@ -75,3 +76,28 @@ class UsedAssertion(Base):
     )
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CheckQuestion(Base):
+    """An officer's question to the applicant about one query, and the applicant's reply.
+
+    While a question waits for its reply the check's deadline is paused
+    (``Check.paused_at``); the reply resumes it.
+    """
+
+    __tablename__ = "check_questions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    check_id: Mapped[str] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    asked_by: Mapped[str] = mapped_column(String(100))  # "user:<id>" of the officer
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    check: Mapped[Check] = relationship()
+
+    @property
+    def answered(self) -> bool:
+        """True once the applicant has replied."""
+        return self.replied_at is not None

@@ -11,11 +11,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from certificate.agency.models import DEFAULT_DEADLINE_WORKING_DAYS, Agency, AgencyKey, AgencyMode
+from certificate.agency.models import (
+    DEFAULT_DEADLINE_WORKING_DAYS,
+    Agency,
+    AgencyKey,
+    AgencyMode,
+    CheckQuestion,
+)
 from certificate.audit import record_event
 from certificate.checks.models import Check, CheckStatus
-from certificate.checks.service import build_query
+from certificate.checks.service import (
+    build_query,
+    pause_deadline,
+    record_answer,
+    resume_deadline,
+)
 from certificate.db import DbSession, utcnow
+from country_adapters.base import Answer
 from country_adapters.countries import is_country_code
 from country_adapters.documents import query_document
 
@@ -30,6 +42,25 @@ class AgencyError(ValueError):
 
 class QueryNotFound(Exception):
     """No such query for this agency's country (or not yet sent to it)."""
+
+
+class QueryClosed(Exception):
+    """The query is not open (answered, expired, or not with the agency): it takes no question."""
+
+
+class QuestionPending(Exception):
+    """The query already waits for the applicant's reply to an earlier question."""
+
+
+class QuestionNotFound(Exception):
+    """No such question on this application."""
+
+
+class QuestionAlreadyAnswered(Exception):
+    """The applicant has already replied to this question."""
+
+
+MAX_QUESTION_LENGTH = 2000
 
 
 def parse_public_key(pem: str) -> tuple[str, str]:
@@ -164,9 +195,17 @@ def open_queries(session: DbSession, country: str) -> list[Check]:
 
 
 def query_for_country(session: DbSession, country: str, check_id: str) -> Check:
-    """A query of ``country`` that has been sent; QueryNotFound for anything else."""
+    """A query of ``country`` that has been sent; QueryNotFound for anything else.
+
+    "Sent" includes a query that is being sent, or whose sending failed on
+    our side, as soon as it was dispatched once (``attempts`` ≥ 1): a
+    push-mode agency may answer through the API right after its 202, before
+    the service has stored that 202 and set ``sent_at``, or after a call that
+    reached it but timed out here.
+    """
     check = session.get(Check, check_id)
-    if check is None or check.country != country or check.sent_at is None:
+    dispatched = check is not None and (check.sent_at is not None or check.attempts >= 1)
+    if check is None or check.country != country or not dispatched:
         raise QueryNotFound(check_id)
     return check
 
@@ -174,3 +213,143 @@ def query_for_country(session: DbSession, country: str, check_id: str) -> Check:
 def query_view(check: Check) -> dict[str, Any]:
     """A query as the agency API presents it (the same document the push adapter sends)."""
     return query_document(build_query(check))
+
+
+def record_query_viewed(session: DbSession, check: Check, *, actor: str) -> None:
+    """Audit that someone saw a query's subject (identity and residence periods)."""
+    record_event(
+        session,
+        actor=actor,
+        action="query.viewed",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country},
+    )
+
+
+def answer_query(
+    session: DbSession,
+    check: Check,
+    answer: Answer,
+    *,
+    now: datetime,
+    actor: str,
+    channel: str = "portal",
+) -> bool:
+    """Make an officer's answer final; True when it changed the check.
+
+    The same answer again changes nothing; a different answer to a final
+    query raises :class:`certificate.checks.service.ConflictingAnswer`; a
+    query that is neither open nor final raises QueryClosed. Any pause for a
+    question ends: the agency has answered.
+    """
+    if not check.is_final and check.status != CheckStatus.SENT.value:
+        raise QueryClosed(check.id)
+    changed = record_answer(session, check, answer, now=now, actor=actor)
+    if changed:
+        check.paused_at = None
+        record_event(
+            session,
+            actor=actor,
+            action="query.answered",
+            subject_type="check",
+            subject_id=check.id,
+            details={"country": check.country, "outcome": answer.outcome.value, "channel": channel},
+            at=now,
+        )
+    return changed
+
+
+def questions_for(session: DbSession, check_ids: list[str]) -> dict[str, list[CheckQuestion]]:
+    """The questions asked about each of ``check_ids``, oldest first."""
+    found: dict[str, list[CheckQuestion]] = {check_id: [] for check_id in check_ids}
+    if not check_ids:
+        return found
+    rows = session.scalars(
+        select(CheckQuestion)
+        .where(CheckQuestion.check_id.in_(check_ids))
+        .order_by(CheckQuestion.asked_at, CheckQuestion.id)
+    )
+    for question in rows:
+        found[question.check_id].append(question)
+    return found
+
+
+def open_question(session: DbSession, check: Check) -> CheckQuestion | None:
+    """The question about ``check`` still waiting for the applicant's reply, if any."""
+    return session.scalars(
+        select(CheckQuestion).where(
+            CheckQuestion.check_id == check.id, CheckQuestion.replied_at.is_(None)
+        )
+    ).first()
+
+
+def ask_question(
+    session: DbSession, check: Check, *, question: str, now: datetime, actor: str
+) -> CheckQuestion:
+    """Ask the applicant for more information and pause the query's deadline.
+
+    QueryClosed unless the query is open (``sent``); QuestionPending while an
+    earlier question waits for its reply. The audit event holds no text.
+    """
+    text = question.strip()
+    if not text or len(text) > MAX_QUESTION_LENGTH:
+        raise ValueError(f"a question has 1 to {MAX_QUESTION_LENGTH} characters")
+    if check.status != CheckStatus.SENT.value:
+        raise QueryClosed(check.id)
+    if open_question(session, check) is not None:
+        raise QuestionPending(check.id)
+    asked = CheckQuestion(check_id=check.id, question=text, asked_by=actor, asked_at=now)
+    session.add(asked)
+    pause_deadline(check, now=now)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="query.question_asked",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "question": asked.id},
+        at=now,
+    )
+    return asked
+
+
+def question_of_application(
+    session: DbSession, application_id: str, question_id: str
+) -> CheckQuestion:
+    """A question about one of the application's checks; QuestionNotFound for any other."""
+    question = session.get(CheckQuestion, question_id)
+    if question is None or question.check.application_id != application_id:
+        raise QuestionNotFound(question_id)
+    return question
+
+
+def reply_to_question(
+    session: DbSession, question: CheckQuestion, *, reply: str, now: datetime, actor: str
+) -> None:
+    """Store the applicant's reply and let the deadline run again, extended by the pause.
+
+    QuestionAlreadyAnswered for a second reply; QueryClosed when the agency has
+    answered (or the query ended) in the meantime.
+    """
+    text = reply.strip()
+    if not text or len(text) > MAX_QUESTION_LENGTH:
+        raise ValueError(f"a reply has 1 to {MAX_QUESTION_LENGTH} characters")
+    if question.answered:
+        raise QuestionAlreadyAnswered(question.id)
+    check = question.check
+    if check.status != CheckStatus.SENT.value:
+        raise QueryClosed(check.id)
+    question.reply = text
+    question.replied_at = now
+    resume_deadline(check, now=now)
+    record_event(
+        session,
+        actor=actor,
+        action="query.question_replied",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "question": question.id},
+        at=now,
+    )

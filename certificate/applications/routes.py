@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from pydantic import ValidationError
 
+from certificate.agency import service as agency
+from certificate.agency.forms import ReplyForm
+from certificate.agency.models import CheckQuestion
 from certificate.applications import service
 from certificate.applications.api import certificate_pdf_response, file_and_dispatch
 from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm, Problem
@@ -40,6 +43,28 @@ CHECK_STATUS_WORDS = {
     CheckStatus.NOT_COVERED.value: "No participating authority: shown as not checked",
     CheckStatus.FAILED.value: ("A technical problem; the service keeps trying until the deadline"),
 }
+WAITING_FOR_REPLY_WORDS = "The agency asked you a question: waiting for your reply"
+STATUS_EXPLANATIONS = {
+    CheckStatus.NO_RESPONSE.value: (
+        "The agency did not answer within its deadline. Your certificate says so: this "
+        "country is shown as “not confirmed”, never as clear. It says nothing about "
+        "whether you have a record there. If the person who asked for the certificate "
+        "needs this country, you can file a new application later."
+    ),
+    CheckStatus.FAILED.value: (
+        "We could not get an answer from the agency because of a technical problem on the "
+        "way (its system did not respond, or sent something we could not read). Our staff "
+        "have been alerted: they will try again or enter the agency's answer by hand. You do "
+        "not need to do anything. If nothing arrives by the deadline, this country is shown "
+        "on your certificate as “not confirmed”."
+    ),
+}
+PAUSED_EXPLANATION = (
+    "An officer of this country's agency needs more information to find your records. "
+    "Please answer the question below. The agency's deadline is paused until you reply, "
+    "so the time you take does not count against it."
+)
+
 OUTCOME_WORDS = {
     "no_record": "Answered: no criminal record",
     "record_found": "Answered: a criminal record was found",
@@ -106,14 +131,30 @@ class CheckRow:
     authority: str | None
     deadline: str
     answered: str
+    explanation: str = ""
+    questions: tuple[CheckQuestion, ...] = ()
+    open_question: CheckQuestion | None = None
 
 
-def check_row(check: Check) -> CheckRow:
-    """A check in plain words."""
+def check_row(check: Check, questions: Sequence[CheckQuestion] = ()) -> CheckRow:
+    """A check in plain words, with the agency's questions about it, if any."""
+    waiting = next((q for q in questions if not q.answered), None)
+    if waiting is not None and check.status != CheckStatus.SENT.value:
+        waiting = None  # the query ended meanwhile: no reply is needed any more
+    explanation = STATUS_EXPLANATIONS.get(check.status, "")
     if check.status == CheckStatus.ANSWERED.value:
         words = OUTCOME_WORDS.get(check.outcome or "", "Answered")
+    elif waiting is not None:
+        words = WAITING_FOR_REPLY_WORDS
+        explanation = PAUSED_EXPLANATION
     else:
         words = CHECK_STATUS_WORDS.get(check.status, check.status)
+    if check.is_final:
+        deadline = ""
+    elif check.paused_at is not None:
+        deadline = "Paused until you reply"
+    else:
+        deadline = when(check.deadline_at)
     return CheckRow(
         country=check.country,
         name=country_name(check.country),
@@ -121,8 +162,11 @@ def check_row(check: Check) -> CheckRow:
         words=words,
         final=check.is_final,
         authority=check.authority,
-        deadline=when(check.deadline_at) if not check.is_final else "",
+        deadline=deadline,
         answered=when(check.answered_at),
+        explanation=explanation,
+        questions=tuple(questions),
+        open_question=waiting,
     )
 
 
@@ -194,14 +238,30 @@ def _file(data: ApplicationIn, submission_key: str | None) -> Application:
 def progress(application_id: str) -> ResponseReturnValue:
     """Each country's check; the page reloads itself until the certificate is issued."""
     application = _owned_or_404(application_id)
+    return _progress_page(application)
+
+
+def _progress_page(
+    application: Application,
+    reply_form: ReplyForm | None = None,
+    failed_question_id: str | None = None,
+) -> str:
+    """The progress page; ``reply_form`` carries a rejected reply back to its question."""
     certificate = application.current_certificate
-    rows = [check_row(check) for check in application.checks]
+    questions = agency.questions_for(db.session, [check.id for check in application.checks])
+    rows = [check_row(check, questions[check.id]) for check in application.checks]
+    awaiting_reply = any(row.open_question is not None for row in rows)
+    in_progress = application.status == ApplicationStatus.IN_PROGRESS.value
     return render_template(
         "applications/progress.html",
         application=application,
         rows=rows,
         finished=sum(1 for row in rows if row.final),
-        in_progress=application.status == ApplicationStatus.IN_PROGRESS.value,
+        in_progress=in_progress,
+        # never reload the page under someone typing a reply
+        auto_refresh=in_progress and not awaiting_reply,
+        reply_form=reply_form or ReplyForm(formdata=None),
+        failed_question_id=failed_question_id,
         status_words=APPLICATION_STATUS_WORDS,
         certificate=certificate,
         certificate_status=(
@@ -210,6 +270,38 @@ def progress(application_id: str) -> ResponseReturnValue:
         day=day,
         when=when,
     )
+
+
+@bp.post("/applications/<application_id>/questions/<question_id>/reply")
+@applicant_required
+def reply(application_id: str, question_id: str) -> ResponseReturnValue:
+    """The applicant's reply to an agency's question; the agency's deadline runs again."""
+    application = _owned_or_404(application_id)
+    try:
+        question = agency.question_of_application(db.session, application.id, question_id)
+    except agency.QuestionNotFound:
+        abort(404, "There is no such question about your application.")
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _progress_page(application, form, question.id), 400
+    try:
+        agency.reply_to_question(
+            db.session,
+            question,
+            reply=form.reply.data or "",
+            now=utcnow(),
+            actor=f"user:{_user().id}",
+        )
+    except agency.QuestionAlreadyAnswered:
+        db.session.rollback()
+        flash("You have already replied to this question.", "info")
+    except agency.QueryClosed:
+        db.session.rollback()
+        flash("The agency has already answered; no reply is needed any more.", "info")
+    else:
+        db.session.commit()
+        flash("Thank you. Your reply was sent to the agency.", "success")
+    return redirect(url_for("applications.progress", application_id=application.id), 303)
 
 
 @bp.get("/applications/<application_id>/certificate.pdf")

@@ -54,6 +54,10 @@ def home_for(user: User) -> str:
     """Where a user lands after logging in."""
     if user.role == Role.APPLICANT.value:
         return url_for("applications.dashboard")
+    if user.role == Role.AGENCY_OFFICER.value:
+        return url_for("portal.index")
+    if user.role == Role.ADMIN.value:
+        return url_for("admin_checks.index")
     return url_for("applications.index")
 
 

@@ -59,8 +59,15 @@ class Check(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set while an officer waits for the applicant's reply: the deadline does not run
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application] = relationship(back_populates="checks")
+
+    @property
+    def is_paused(self) -> bool:
+        """True while the deadline is paused for the applicant's reply to a question."""
+        return self.paused_at is not None
 
     @property
     def is_final(self) -> bool:

@@ -12,12 +12,13 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select
 
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.models import FINAL_STATUSES, Check, CheckStatus
 from certificate.db import DbSession
+from certificate.observability import AGENCY_ANSWER_SECONDS
 from country_adapters.base import (
     AdapterError,
     Answer,
@@ -36,6 +37,10 @@ class ConflictingAnswer(Exception):
     """A different answer arrived for a check that is already final."""
 
 
+class CheckNotFailed(Exception):
+    """The operation is only for ``failed`` checks, and this one is not (any more)."""
+
+
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: uniform in [c/2, c], c = min(cap, base·2^(attempt-1))."""
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
@@ -46,41 +51,38 @@ def due_check_ids(session: DbSession, now: datetime, limit: int = 500) -> list[s
     """Checks whose next attempt is due and that no live worker holds."""
     return list(
         session.scalars(
-            select(Check.id)
-            .where(
-                Check.status.in_([CheckStatus.QUEUED.value, CheckStatus.SENT.value]),
-                Check.next_attempt_at.is_not(None),
-                Check.next_attempt_at <= now,
-                or_(Check.lease_until.is_(None), Check.lease_until <= now),
-            )
-            .order_by(Check.next_attempt_at)
-            .limit(limit)
+            select(Check.id).where(*_due(now)).order_by(Check.next_attempt_at).limit(limit)
         )
     )
+
+
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    """A check whose next attempt is due and that no live worker holds."""
+    return [
+        Check.status.in_([CheckStatus.QUEUED.value, CheckStatus.SENT.value]),
+        Check.next_attempt_at.is_not(None),
+        Check.next_attempt_at <= now,
+        or_(Check.lease_until.is_(None), Check.lease_until <= now),
+    ]
 
 
 def claim(session: DbSession, check_id: str, now: datetime, lease: timedelta) -> Check | None:
     """Take the check for one attempt, or None when it is not due or another worker holds it.
 
-    A conditional UPDATE, so two workers (threads or processes) never both win.
+    ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite, whose
+    transactions here are ``BEGIN IMMEDIATE``, serialises writers anyway), so
+    two workers, threads or processes, never both win; the lease then keeps the
+    check theirs after the commit, while the agency is called.
     """
-    result = session.execute(
-        update(Check)
-        .where(
-            Check.id == check_id,
-            Check.status.in_([CheckStatus.QUEUED.value, CheckStatus.SENT.value]),
-            Check.next_attempt_at.is_not(None),
-            Check.next_attempt_at <= now,
-            or_(Check.lease_until.is_(None), Check.lease_until <= now),
-        )
-        .values(lease_until=now + lease)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    check = session.scalars(
+        select(Check)
+        .where(Check.id == check_id, *_due(now))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    if check is None:
         return None
-    check = session.get(Check, check_id, populate_existing=True)
-    if check is None:  # pragma: no cover - the row was just updated
-        return None
+    check.lease_until = now + lease
     if check.status == CheckStatus.QUEUED.value:
         check.attempts += 1
     return check
@@ -202,6 +204,9 @@ def record_answer(
     check.answered_at = answer.answered_at or now
     check.last_error = None
     _finish(session, check, CheckStatus.ANSWERED, now=now, actor=actor)
+    AGENCY_ANSWER_SECONDS.labels(country=check.country).observe(
+        max((now - (check.sent_at or check.created_at)).total_seconds(), 0.0)
+    )
     return True
 
 
@@ -230,7 +235,11 @@ def _finish(
 def expire_overdue(session: DbSession, now: datetime) -> set[str]:
     """Every check still open at its deadline becomes ``no_response``. Returns application ids."""
     overdue = session.scalars(
-        select(Check).where(Check.status.in_(_ACTIVE), Check.deadline_at <= now)
+        select(Check).where(
+            Check.status.in_(_ACTIVE),
+            Check.deadline_at <= now,
+            Check.paused_at.is_(None),  # waiting for the applicant: the deadline does not run
+        )
     ).all()
     for check in overdue:
         _finish(session, check, CheckStatus.NO_RESPONSE, now=now, actor="system")
@@ -258,4 +267,54 @@ def applications_awaiting_issuance(session: DbSession, limit: int = 200) -> list
             .where(Application.status == ApplicationStatus.IN_PROGRESS.value, ~open_check)
             .limit(limit)
         )
+    )
+
+
+def pause_deadline(check: Check, *, now: datetime) -> None:
+    """Stop the check's deadline from running (idempotent: an earlier pause is kept)."""
+    if check.paused_at is None:
+        check.paused_at = now
+
+
+def resume_deadline(check: Check, *, now: datetime) -> None:
+    """Let the deadline run again, pushed back by the time it was paused."""
+    if check.paused_at is None:
+        return
+    if check.deadline_at is not None:
+        check.deadline_at += max(now - check.paused_at, timedelta(0))
+    check.paused_at = None
+
+
+def failed_checks(session: DbSession) -> list[Check]:
+    """Checks waiting for an operator (status ``failed``), the nearest deadline first."""
+    return list(
+        session.scalars(
+            select(Check)
+            .where(Check.status == CheckStatus.FAILED.value)
+            .order_by(Check.deadline_at, Check.id)
+        )
+    )
+
+
+def retry_failed(session: DbSession, check: Check, *, now: datetime, actor: str) -> None:
+    """Put a ``failed`` check back in the queue for one more attempt, due at once.
+
+    The attempt count is kept: once it has reached the limit, a further
+    technical error fails the check again at once instead of starting a new
+    series of automatic retries.
+    CheckNotFailed when the check is not ``failed``.
+    """
+    if check.status != CheckStatus.FAILED.value:
+        raise CheckNotFailed(check.id)
+    check.status = CheckStatus.QUEUED.value
+    check.next_attempt_at = now
+    check.lease_until = None
+    record_event(
+        session,
+        actor=actor,
+        action="check.retried",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "attempts": check.attempts},
+        at=now,
     )

@@ -9,6 +9,11 @@ Claim names (documented in docs/claims.md, which offline verifiers follow):
 ``c``    outcome code → the countries with that outcome, as concatenated
          ISO 3166-1 alpha-2 codes (``{"NR": "KETH", "NA": "NG"}``)
 ``spc``  present and true on specimens
+``gap``  present when some declared residence is not covered by a definitive
+         answer: the number of distinct calendar months of the declared
+         timeline in a country that did not answer (``NA``), has no
+         participating authority (``NC``) or could not confirm the identity
+         (``IU``); see :mod:`certificate.issuance.coverage`
 
 Outcome codes: ``NR`` no record, ``RF`` record found, ``IU`` identity
 unconfirmed, ``NA`` did not answer by the deadline, ``NC`` not covered.
@@ -94,8 +99,9 @@ def build_claims(
     issued_at: datetime,
     expires_at: datetime,
     specimen: bool,
+    gap: int = 0,
 ) -> dict[str, Any]:
-    """The claim set for a certificate."""
+    """The claim set for a certificate; ``gap`` (uncovered months) is only present when > 0."""
     claims: dict[str, Any] = {
         "iss": issuer,
         "jti": certificate_id,
@@ -108,4 +114,6 @@ def build_claims(
     }
     if specimen:
         claims["spc"] = True
+    if gap > 0:
+        claims["gap"] = gap
     return claims

@@ -47,6 +47,17 @@ class CountryLine:
 
 
 @dataclass(frozen=True)
+class UncoveredLine:
+    """A declared residence period that no definitive answer covers (see issuance/coverage.py)."""
+
+    country: str
+    country_name: str
+    start: str  # YYYY-MM
+    end: str | None  # None: until the date of issue
+    outcome: str  # no_response | not_covered | identity_unconfirmed
+
+
+@dataclass(frozen=True)
 class CertificateDocument:
     """Everything printed on one certificate."""
 
@@ -69,3 +80,7 @@ class CertificateDocument:
     base_url: str
     specimen: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: One line per uncovered residence period, printed under the countries.
+    uncovered: tuple[UncoveredLine, ...] = ()
+    #: Distinct months of declared residence without a definitive answer (claim ``gap``).
+    gap_months: int = 0

@@ -68,6 +68,9 @@ _EN: dict[str, str] = {
         "date of issue, and it is valid only until the date shown."
     ),
     "notes": "Notes",
+    "coverage": "Residence periods without a confirmed answer",
+    "coverage_gap_months": "{months} month(s) of the declared residence are not covered by a confirmed answer.",
+    "coverage_full": "Every declared residence period is covered by an answer.",
     "verify_heading": "Verification",
     "verify": (
         "Scan the QR code or visit {base_url}/v and enter the certificate number and date of birth."
@@ -122,6 +125,9 @@ _FR: dict[str, str] = {
         "délivrance, et n’est valable que jusqu’à la date indiquée."
     ),
     "notes": "Remarques",
+    "coverage": "Périodes de résidence sans réponse confirmée",
+    "coverage_gap_months": "{months} mois de la résidence déclarée ne sont couverts par aucune réponse confirmée.",
+    "coverage_full": "Chaque période de résidence déclarée est couverte par une réponse.",
     "verify_heading": "Vérification",
     "verify": (
         "Scannez le code QR ou rendez-vous sur {base_url}/v et saisissez le "
@@ -177,6 +183,9 @@ _ES: dict[str, str] = {
         "es válido hasta la fecha indicada."
     ),
     "notes": "Observaciones",
+    "coverage": "Períodos de residencia sin respuesta confirmada",
+    "coverage_gap_months": "{months} mes(es) de la residencia declarada no están cubiertos por una respuesta confirmada.",
+    "coverage_full": "Cada período de residencia declarado está cubierto por una respuesta.",
     "verify_heading": "Verificación",
     "verify": (
         "Escanee el código QR o visite {base_url}/v e introduzca el número "
@@ -228,6 +237,9 @@ _AR: dict[str, str] = {
         "لتاريخ إصدارها، وهي صالحة حتى التاريخ المبين فقط."
     ),
     "notes": "ملاحظات",
+    "coverage": "فترات إقامة دون رد مؤكد",
+    "coverage_gap_months": "{months} شهرًا من الإقامة المصرح بها غير مشمولة برد مؤكد.",
+    "coverage_full": "كل فترات الإقامة المصرح بها مشمولة برد.",
     "verify_heading": "التحقق",
     "verify": "امسح رمز QR أو زر {base_url}/v وأدخل رقم الشهادة وتاريخ الميلاد.",
 }

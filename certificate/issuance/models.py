@@ -55,3 +55,30 @@ class Certificate(Base):
         if self.expires_at <= now:
             return CertificateStatus.EXPIRED
         return CertificateStatus.VALID
+
+
+class VerificationMethod(enum.StrEnum):
+    """How a verifier presented the certificate."""
+
+    TOKEN = "token"
+    NUMBER = "number"
+    PDF = "pdf"
+
+
+class CertificateVerification(Base):
+    """One verification of a certificate, shown to its holder.
+
+    Records when, how and with what result; never who, unless the verifier
+    chose to name their organisation. No address, no user agent.
+    """
+
+    __tablename__ = "certificate_verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(
+        ForeignKey("certificates.id", ondelete="CASCADE"), index=True
+    )
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method: Mapped[str] = mapped_column(String(10))
+    result: Mapped[str] = mapped_column(String(20))
+    organisation: Mapped[str | None] = mapped_column(String(200))

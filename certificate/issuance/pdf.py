@@ -399,6 +399,8 @@ class _Builder:
             Spacer(0, 1.2 * mm),
             self.countries_table(),
         ]
+        if self.doc.uncovered:
+            story += [Spacer(0, 2 * mm), self.coverage()]
         if self.doc.notes:
             story += [Spacer(0, 2 * mm), self.notes()]
         return story
@@ -639,6 +641,40 @@ class _Builder:
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
                     ("LINEABOVE", (0, 0), (-1, 0), 0.4, OUTCOME_COLOURS["record_found"]),
                     ("LINEBELOW", (0, 0), (-1, 0), 0.25, RULE),
+                ]
+            )
+        )
+        return table
+
+    def coverage(self) -> Table:
+        """One short line per residence period no definitive answer covers."""
+        t, s = self.t, self.s
+        cells: list[Flowable] = [
+            self.label(
+                t["coverage"], s.make(0.95, bold=True, colour=OUTCOME_COLOURS["no_response"])
+            )
+        ]
+        for line in self.doc.uncovered:
+            end = self.ltr(line.end) if line.end else t["until_now"]
+            text = (
+                f"{self.embed(line.country_name)} ({self.ltr(line.country)})"
+                f"{t['colon']}{self.ltr(line.start)} – {end} — "
+                f"{outcome_phrase(self.doc.language, line.outcome)}"
+            )
+            cells.append(self.label(text, s.make(0.88)))
+        cells.append(
+            self.label(
+                t["coverage_gap_months"].format(months=self.doc.gap_months),
+                s.make(0.88, colour=MUTED),
+            )
+        )
+        table = Table([[cells]], colWidths=[CONTENT_WIDTH])
+        table.setStyle(
+            TableStyle(
+                [
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
                 ]
             )
         )

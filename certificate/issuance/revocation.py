@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
@@ -43,3 +45,18 @@ def revoke(
         at=now,
     )
     return certificate
+
+
+def find_certificate(session: DbSession, typed: str) -> Certificate | None:
+    """The certificate with this number (as typed: case, spaces, hyphens forgiven), or None."""
+    canonical = normalise_certificate_id(typed)
+    return session.get(Certificate, canonical) if canonical else None
+
+
+def recent_certificates(session: DbSession, *, limit: int = 50) -> list[Certificate]:
+    """The most recently issued certificates, newest first."""
+    return list(
+        session.scalars(
+            select(Certificate).order_by(Certificate.issued_at.desc(), Certificate.id).limit(limit)
+        )
+    )

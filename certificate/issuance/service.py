@@ -11,11 +11,18 @@ from certificate.audit import record_event
 from certificate.checks.service import all_final
 from certificate.db import DbSession
 from certificate.issuance.claims import build_claims, check_outcome, new_certificate_id
-from certificate.issuance.document import CertificateDocument, CountryLine, RecordLine
+from certificate.issuance.coverage import UncoveredPeriod, coverage_gaps, gap_months
+from certificate.issuance.document import (
+    CertificateDocument,
+    CountryLine,
+    RecordLine,
+    UncoveredLine,
+)
 from certificate.issuance.models import Certificate
 from certificate.issuance.pdf import render_certificate_pdf
 from certificate.signing import jws
 from certificate.signing.keys import KeyStore, active_key
+from certificate.signing.pades import PadesSource, sign_pdf
 from certificate.storage import FileStore
 from country_adapters.countries import country_name
 
@@ -27,6 +34,9 @@ class IssuanceSettings:
     base_url: str
     issuer: str
     validity: timedelta
+    #: Where the PAdES signing credentials come from; None leaves PDFs unsigned
+    #: (only for tests of layout: the running service always sets it).
+    pades: PadesSource | None = None
 
 
 def verify_url(base_url: str, token: str) -> str:
@@ -57,21 +67,66 @@ def issue_if_ready(
         return None
     if not all_final(application):
         return None
+    certificate = _issue(
+        session, application, generation=1, keys=keys, files=files, settings=settings, now=now
+    )
+    application.status = ApplicationStatus.COMPLETE.value
+    application.completed_at = now
+    session.flush()
+    record_event(
+        session,
+        actor="system",
+        action="certificate.issued",
+        subject_type="certificate",
+        subject_id=certificate.id,
+        details={"application": application.id, "kid": certificate.kid},
+        at=now,
+    )
+    return certificate
+
+
+def _issue(
+    session: DbSession,
+    application: Application,
+    *,
+    generation: int,
+    keys: KeyStore,
+    files: FileStore,
+    settings: IssuanceSettings,
+    now: datetime,
+) -> Certificate:
+    """Sign the claims, render the PDF, PAdES-sign it, store it; return the new row.
+
+    ``pdf_sha256`` is the hash of the *signed* PDF, the bytes the holder
+    receives, so that an upload can be matched byte for byte.
+    """
     certificate_id = new_certificate_id()
     specimen = any(check.specimen for check in application.checks)
     expires_at = now + settings.validity
     key = active_key(session, keys)
-    claims = build_claims(application, certificate_id, settings.issuer, now, expires_at, specimen)
+    gap = coverage_gaps(application, now.date())
+    claims = build_claims(
+        application,
+        certificate_id,
+        settings.issuer,
+        now,
+        expires_at,
+        specimen,
+        gap=gap_months(gap, now.date()),
+    )
     token = jws.sign(claims, keys.private_key(key.kid), key.kid)
     document = build_document(
-        application, certificate_id, token, settings.base_url, now, expires_at, specimen
+        application, certificate_id, token, settings.base_url, now, expires_at, specimen, gap
     )
     pdf = render_certificate_pdf(document)
+    if settings.pades is not None:
+        credentials = settings.pades.credentials(now, outlive=settings.validity)
+        pdf = sign_pdf(pdf, credentials, verify_url=document.verify_url)
     files.put(pdf_name(certificate_id), pdf)
     certificate = Certificate(
         id=certificate_id,
         application_id=application.id,
-        generation=1,
+        generation=generation,
         kid=key.kid,
         token=token,
         holder_date_of_birth=application.date_of_birth,
@@ -81,19 +136,71 @@ def issue_if_ready(
         expires_at=expires_at,
     )
     session.add(certificate)
-    application.status = ApplicationStatus.COMPLETE.value
-    application.completed_at = now
+    return certificate
+
+
+class NotReissuable(Exception):
+    """The certificate cannot be re-issued (revoked, superseded, or its checks are not final)."""
+
+
+def reissue(
+    session: DbSession,
+    old: Certificate,
+    *,
+    reason: str,
+    actor: str,
+    keys: KeyStore,
+    files: FileStore,
+    settings: IssuanceSettings,
+    now: datetime,
+) -> Certificate:
+    """Re-issue after a correction: a new certificate (next generation) from the current checks.
+
+    The old certificate answers ``superseded`` from ``now`` on; nothing in
+    its verification names the new one (the audit log links them).
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    application = old.application
+    current = application.current_certificate
+    if current is None or current.id != old.id or old.superseded_at is not None:
+        raise NotReissuable(f"certificate {old.id} has already been superseded")
+    if old.revoked_at is not None:
+        raise NotReissuable(f"certificate {old.id} is revoked")
+    if not all_final(application):
+        raise NotReissuable(f"the checks of certificate {old.id} are not all final")
+    new = _issue(
+        session,
+        application,
+        generation=old.generation + 1,
+        keys=keys,
+        files=files,
+        settings=settings,
+        now=now,
+    )
+    old.superseded_at = now
     session.flush()
+    session.refresh(application, ["certificates"])
     record_event(
         session,
-        actor="system",
-        action="certificate.issued",
+        actor=actor,
+        action="certificate.superseded",
         subject_type="certificate",
-        subject_id=certificate_id,
-        details={"application": application.id, "kid": key.kid},
+        subject_id=old.id,
+        details={"reason": reason, "replaced_by": new.id},
         at=now,
     )
-    return certificate
+    record_event(
+        session,
+        actor=actor,
+        action="certificate.issued",
+        subject_type="certificate",
+        subject_id=new.id,
+        details={"application": application.id, "kid": new.kid, "replaces": old.id},
+        at=now,
+    )
+    return new
 
 
 def build_document(
@@ -104,6 +211,7 @@ def build_document(
     issued_at: datetime,
     expires_at: datetime,
     specimen: bool,
+    uncovered: tuple[UncoveredPeriod, ...] = (),
 ) -> CertificateDocument:
     """What the PDF shows, from the stored application and its final checks."""
     lines = []
@@ -142,4 +250,9 @@ def build_document(
         verify_url=verify_url(base_url, token),
         base_url=base_url,
         specimen=specimen,
+        uncovered=tuple(
+            UncoveredLine(p.country, country_name(p.country), p.start, p.end, p.outcome)
+            for p in uncovered
+        ),
+        gap_months=gap_months(uncovered, issued_at.date()),
     )

@@ -4,6 +4,8 @@
  * The fragment never reaches a server log; the token goes in a POST body.
  * Everything is built with DOM calls and textContent (no innerHTML), and the
  * page's Content-Security-Policy forbids inline scripts, hence this file.
+ * Every word comes from the page's JSON (#verify-words), in the page's
+ * language (certificate/verify/i18n.py).
  */
 (function () {
   "use strict";
@@ -72,7 +74,7 @@
   function statusBlock(status, title, reason) {
     var block = element("div", "result result-" + status);
     var line = element("p", "result-status");
-    line.appendChild(element("span", "result-label", "Status: "));
+    line.appendChild(element("span", "result-label", words.status_label || "Status: "));
     line.appendChild(element("span", "result-word", title));
     block.appendChild(line);
     block.appendChild(element("p", "result-reason", reason));
@@ -91,19 +93,20 @@
     }
     if (claims.spc === true) {
       var specimen = element("p", "result-specimen");
-      specimen.appendChild(element("strong", null, "SPECIMEN"));
-      specimen.appendChild(document.createTextNode(
-        " — produced by the demonstration agencies; this certificate has no legal value."));
+      specimen.appendChild(element("strong", null, words.specimen));
       block.appendChild(specimen);
     }
     var facts = element("dl", "facts");
     var holder = [claims.gn, claims.fn].filter(function (part) { return part; }).join(" ");
-    fact(facts, "Holder", holder);
-    fact(facts, "Date of birth", claims.dob);
-    fact(facts, "Certificate number", claims.jti, "mono", "fact-wide");
-    fact(facts, "Issued", day(claims.iat));
-    fact(facts, "Expires", day(claims.exp));
+    fact(facts, words.holder, holder);
+    fact(facts, words.date_of_birth, claims.dob);
+    fact(facts, words.certificate_number, claims.jti, "mono", "fact-wide");
+    fact(facts, words.issued, day(claims.iat));
+    fact(facts, words.expires, day(claims.exp));
     block.appendChild(facts);
+    if (typeof claims.gap === "number" && claims.gap > 0) {
+      block.appendChild(element("p", "result-gap", words.gap.replace("{months}", String(claims.gap))));
+    }
 
     var countries = countryOutcomes(claims.c);
     var codes = Object.keys(countries).sort(function (a, b) {
@@ -111,10 +114,10 @@
     });
     if (codes.length) {
       var table = element("table", "table outcomes");
-      table.appendChild(element("caption", null, "What each country's agency answered"));
+      table.appendChild(element("caption", null, words.countries_caption));
       var head = element("thead");
       var headRow = element("tr");
-      ["Country", "Outcome"].forEach(function (label) {
+      [words.country, words.outcome].forEach(function (label) {
         var cell = element("th", null, label);
         cell.setAttribute("scope", "col");
         headRow.appendChild(cell);
@@ -138,11 +141,11 @@
   }
 
   function renderProblem(text) {
-    show(statusBlock("error", "Could not verify", text));
+    show(statusBlock("error", words.problem, text));
   }
 
   function verify(token) {
-    show(statusBlock("pending", "Checking…", "Asking the verification service about this certificate."));
+    show(statusBlock("pending", words.checking, words.checking_text));
     fetch(apiUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
@@ -152,7 +155,7 @@
       referrerPolicy: "no-referrer"
     }).then(function (response) {
       if (response.status === 429) {
-        renderProblem("Too many verifications from your connection. Please wait a minute and reload the page.");
+        renderProblem(words.rate_limited);
         return null;
       }
       return response.json().then(function (body) {
@@ -162,11 +165,11 @@
           // a token too long or empty is not a certificate of ours
           renderAnswer({ status: "invalid", certificate: null });
         } else {
-          renderProblem((body && body.error && body.error.message) || "The verification service answered with an error.");
+          renderProblem((body && body.error && body.error.message) || words.service_error);
         }
       });
     }).catch(function () {
-      renderProblem("The verification service could not be reached. Check your connection and reload the page.");
+      renderProblem(words.unreachable);
     });
   }
 

@@ -24,6 +24,43 @@ def verify_limit() -> str:
     return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
+def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verification:
+    """Verify uploaded PDF bytes; a non-PDF is a 400 and a huge page count a 413 (``ApiError``)."""
+    if not data.startswith(PDF_MAGIC):
+        raise ApiError(
+            400,
+            "invalid_request",
+            "The uploaded file is not a PDF.",
+            {"file": "is not a PDF document"},
+        )
+    rt = runtime()
+    now = utcnow()
+    pades = rt.issuance.pades
+    try:
+        return service.verify_pdf(
+            db.session,
+            rt.public_keys,
+            data,
+            now,
+            trust_roots=pades.trust_roots(now) if pades is not None else (),
+            organisation=organisation,
+        )
+    except service.UnreadablePdf as exc:
+        raise ApiError(
+            400,
+            "invalid_request",
+            "The uploaded file is not a readable PDF.",
+            {"file": "is not a readable PDF document"},
+        ) from exc
+    except service.TooManyPages as exc:
+        raise ApiError(
+            413,
+            "payload_too_large",
+            f"The uploaded PDF has too many pages to be a certificate ({exc}).",
+            {"file": f"has more than {service.MAX_PDF_PAGES} pages"},
+        ) from exc
+
+
 def verify_request_body() -> service.Verification:
     """Verify whatever this request carries: a token, a typed number, or a PDF upload."""
     keys = runtime().public_keys
@@ -37,23 +74,22 @@ def verify_request_body() -> service.Verification:
                 "Upload the certificate PDF as field 'file'.",
                 {"file": "is required"},
             )
-        data = upload.read()
-        if not data.startswith(PDF_MAGIC):
-            raise ApiError(
-                400,
-                "invalid_request",
-                "The uploaded file is not a PDF.",
-                {"file": "is not a PDF document"},
-            )
-        return service.verify_pdf(db.session, keys, data, now)
+        return verify_uploaded_pdf(upload.read(), request.form.get("organisation"))
     body = json_body()
     if isinstance(body, dict) and "token" in body:
         token = parse(TokenVerification, body)
-        return service.verify_token(db.session, keys, token.token.strip(), now)
+        return service.verify_token(
+            db.session, keys, token.token.strip(), now, organisation=token.organisation
+        )
     if isinstance(body, dict) and ("certificate_id" in body or "date_of_birth" in body):
         typed = parse(NumberVerification, body)
         return service.verify_number(
-            db.session, keys, typed.certificate_id, typed.date_of_birth, now
+            db.session,
+            keys,
+            typed.certificate_id,
+            typed.date_of_birth,
+            now,
+            organisation=typed.organisation,
         )
     raise ApiError(
         400,

@@ -1,51 +1,54 @@
-"""The public verification page, ``/v``.
+"""The public verification page, ``/v``, in English, French, Spanish and Arabic.
 
 With a token in the URL fragment, ``static/verify.js`` sends it to the JSON
 API and shows the answer (the fragment never reaches the server). Without
 JavaScript, or without a token, the page offers typed verification and a PDF
 upload; both are plain forms answered here with the same result block.
+
+The language comes from ``?lang=`` (the selector's links), else the
+browser's Accept-Language, else English; Arabic pages are right to left.
+Forms post back to the same language. The verifier may name their
+organisation; nothing else about them is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import DateInput
 
+from certificate.applications.models import Application
 from certificate.db import db, utcnow
+from certificate.errors import ApiError
 from certificate.extensions import limiter
 from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
 from certificate.runtime import runtime
 from certificate.verify import service
-from certificate.verify.api import PDF_MAGIC, verify_limit
-from country_adapters.countries import all_countries, country_name
+from certificate.verify.api import verify_limit, verify_uploaded_pdf
+from certificate.verify.i18n import (
+    LANGUAGES,
+    NATIVE_NAMES,
+    RTL,
+    choose_language,
+    country_names,
+    page_words,
+    words,
+)
 
 bp = Blueprint("verify", __name__)
 
-
-STATUS_WORDS = {
-    "valid": "Valid",
-    "revoked": "Revoked",
-    "expired": "Expired",
-    "superseded": "Superseded",
-    "invalid": "Invalid",
-    "unknown": "Not found",
-}
-OUTCOME_WORDS = {
-    "NR": "No record",
-    "RF": "Record found",
-    "IU": "Identity unconfirmed",
-    "NA": "Did not answer: not confirmed",
-    "NC": "Not covered: not checked",
-}
+#: English words, kept for code that shows a status or an outcome outside the page.
+STATUS_WORDS: Mapping[str, str] = words("en")["statuses"]
+OUTCOME_WORDS: Mapping[str, str] = words("en")["outcomes"]
 
 
 class NumberForm(FlaskForm):
@@ -53,26 +56,28 @@ class NumberForm(FlaskForm):
 
     certificate_number = StringField(
         "Certificate number",
-        validators=[DataRequired(message="is required"), Length(max=100)],
-        description="As printed on the certificate, e.g. 7K2M-9QXD-…; case and spaces do not matter.",
+        validators=[DataRequired(), Length(max=100)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
     date_of_birth = StringField(
         "Holder's date of birth",
-        validators=[DataRequired(message="is required")],
+        validators=[DataRequired()],
         widget=DateInput(),
         render_kw={"placeholder": "YYYY-MM-DD"},
     )
+    organisation = StringField(
+        "Your organisation",
+        validators=[Optional(), Length(max=service.MAX_ORGANISATION)],
+        id="number-organisation",
+        render_kw={"autocomplete": "organization"},
+    )
 
-    def birth_date(self) -> date | None:
-        """The date of birth, or None (with a field error) when it is not a real date."""
+    def birth_date(self, message: str) -> date | None:
+        """The date of birth, or None (with ``message`` as field error) when not a real date."""
         try:
             return date.fromisoformat((self.date_of_birth.data or "").strip())
         except ValueError:
-            self.date_of_birth.errors = [
-                *self.date_of_birth.errors,
-                "must be a real date (day, month and year)",
-            ]
+            self.date_of_birth.errors = [*self.date_of_birth.errors, message]
             return None
 
 
@@ -80,6 +85,12 @@ class UploadForm(FlaskForm):
     """The certificate PDF as the holder received it."""
 
     file = FileField("Certificate PDF", render_kw={"accept": "application/pdf,.pdf"})
+    organisation = StringField(
+        "Your organisation",
+        validators=[Optional(), Length(max=service.MAX_ORGANISATION)],
+        id="upload-organisation",
+        render_kw={"autocomplete": "organization"},
+    )
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class ResultView:
     issued: str | None = None
     expires: str | None = None
     specimen: bool = False
+    gap: int = 0
     countries: list[CountryLine] = field(default_factory=list)
 
 
@@ -115,8 +127,8 @@ def _epoch_day(value: Any) -> str | None:
         return None
 
 
-def country_outcomes(claim: Any) -> list[tuple[str, str]]:
-    """``(country, outcome code)`` pairs from the signed ``c`` claim (see issuance/claims.py)."""
+def country_outcomes(claim: Any, names: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(country, outcome code)`` pairs from the signed ``c`` claim, sorted by shown name."""
     if not isinstance(claim, dict):
         return []
     try:
@@ -124,21 +136,24 @@ def country_outcomes(claim: Any) -> list[tuple[str, str]]:
     except (KeyError, TypeError):
         return []
     pairs = [(country, OUTCOME_CODES[outcome]) for country, outcome in decoded.items()]
-    return sorted(pairs, key=lambda pair: country_name(pair[0]))
+    return sorted(pairs, key=lambda pair: names.get(pair[0], pair[0]))
 
 
-def result_view(verification: service.Verification) -> ResultView:
+def result_view(verification: service.Verification, language: str = "en") -> ResultView:
     """The answer in words; an invalid token's claims are never shown."""
+    table = words(language)
     status = verification.status
-    title, reason = STATUS_WORDS[status], service.REASONS[status]
+    title, reason = table["statuses"][status], table["reasons"][status]
     claims = verification.claims
     if claims is None or status in ("invalid", "unknown"):
         return ResultView(status, title, reason)
+    names = country_names(language)
     holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
     countries = [
-        CountryLine(code, country_name(code), outcome_code, OUTCOME_WORDS[outcome_code])
-        for code, outcome_code in country_outcomes(claims.get("c"))
+        CountryLine(code, names.get(code, code), outcome, table["outcomes"][outcome])
+        for code, outcome in country_outcomes(claims.get("c"), names)
     ]
+    gap = claims.get("gap")
     return ResultView(
         status,
         title,
@@ -149,18 +164,14 @@ def result_view(verification: service.Verification) -> ResultView:
         issued=_epoch_day(claims.get("iat")),
         expires=_epoch_day(claims.get("exp")),
         specimen=claims.get("spc") is True,
+        gap=gap if isinstance(gap, int) and gap > 0 else 0,
         countries=countries,
     )
 
 
-def page_words() -> dict[str, Any]:
-    """The words verify.js uses, so the page and the script say the same thing."""
-    return {
-        "statuses": STATUS_WORDS,
-        "reasons": service.REASONS,
-        "outcomes": OUTCOME_WORDS,
-        "countries": dict(all_countries()),
-    }
+def current_language() -> str:
+    """The page's language for this request."""
+    return choose_language(request.args.get("lang"), request.accept_languages)
 
 
 def _page(
@@ -169,14 +180,41 @@ def _page(
     upload_form: UploadForm | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    language = current_language()
+    table = words(language)
+    number_form = number_form or NumberForm(formdata=None)
+    upload_form = upload_form or UploadForm(formdata=None)
+    # labels in the page's language, for the fields and the error summary alike
+    number_form.certificate_number.label.text = table["number_label"]
+    number_form.date_of_birth.label.text = table["dob_label"]
+    number_form.organisation.label.text = table["organisation_label"]
+    upload_form.file.label.text = table["file_label"]
+    upload_form.organisation.label.text = table["organisation_label"]
     response = render_template(
         "verify/page.html",
         result=result,
-        number_form=number_form or NumberForm(formdata=None),
-        upload_form=upload_form or UploadForm(formdata=None),
-        words=page_words(),
+        number_form=number_form,
+        upload_form=upload_form,
+        words=page_words(language),
+        t=words(language),
+        page_lang=language,
+        page_dir="rtl" if language in RTL else "ltr",
+        languages=[(code, NATIVE_NAMES[code]) for code in LANGUAGES],
+        # a language chosen with ?lang= sticks to the forms' answers; else Accept-Language
+        form_args={"lang": language} if request.args.get("lang") else {},
     )
-    return response, status, {"Cache-Control": "no-store"}
+    return response, status, {"Cache-Control": "no-store", "Vary": "Accept-Language"}
+
+
+def _translated_errors(form: FlaskForm, language: str) -> None:
+    """Replace the validators' English messages with the page's language."""
+    table = words(language)
+    for form_field in form:
+        if form_field.errors:
+            form_field.errors = [
+                table["required"] if "required" in str(message).lower() else message
+                for message in form_field.errors
+            ]
 
 
 @bp.get("/v")
@@ -189,32 +227,83 @@ def page() -> ResponseReturnValue:
 @limiter.limit(verify_limit)
 def verify_number() -> ResponseReturnValue:
     """Typed verification: certificate number and date of birth, sent in the body."""
+    language = current_language()
     form = NumberForm()
     if not form.validate_on_submit():
+        _translated_errors(form, language)
         return _page(number_form=form, status=400)
-    born = form.birth_date()
+    born = form.birth_date(words(language)["not_a_date"])
     if born is None:
         return _page(number_form=form, status=400)
     verification = service.verify_number(
-        db.session, runtime().public_keys, form.certificate_number.data or "", born, utcnow()
+        db.session,
+        runtime().public_keys,
+        form.certificate_number.data or "",
+        born,
+        utcnow(),
+        organisation=form.organisation.data,
     )
     db.session.commit()
-    return _page(result_view(verification), number_form=form)
+    return _page(result_view(verification, language), number_form=form)
 
 
 @bp.post("/v/upload")
 @limiter.limit(verify_limit)
 def verify_upload() -> ResponseReturnValue:
     """PDF verification: the file must be byte for byte a certificate this service issued."""
+    language = current_language()
     form = UploadForm()
     upload = form.file.data
     data = upload.read() if upload is not None and hasattr(upload, "read") else b""
     if not data:
-        form.file.errors = ["choose the certificate's PDF file"]
+        form.file.errors = [words(language)["choose_file"]]
         return _page(upload_form=form, status=400)
-    if not data.startswith(PDF_MAGIC):
-        form.file.errors = ["is not a PDF document"]
-        return _page(upload_form=form, status=400)
-    verification = service.verify_pdf(db.session, runtime().public_keys, data, utcnow())
+    try:
+        verification = verify_uploaded_pdf(data, form.organisation.data)
+    except ApiError as exc:
+        form.file.errors = list(exc.fields.values()) or [exc.message]
+        return _page(upload_form=form, status=exc.status)
     db.session.commit()
-    return _page(result_view(verification), upload_form=form)
+    return _page(result_view(verification, language), upload_form=form)
+
+
+# --------------------------------------------------------------------------
+# The holder's view of who checked their certificate (progress page)
+
+HOW_WORDS = {
+    "token": "Scanned the QR code",
+    "number": "Typed the number and date of birth",
+    "pdf": "Uploaded the PDF",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One verification as its holder sees it."""
+
+    certificate_id: str
+    when: str
+    how: str
+    result: str
+    organisation: str | None
+
+
+@bp.app_template_global("verification_history")
+def verification_history(application: Application) -> list[HistoryEntry]:
+    """The verifications of an application's certificates, newest first.
+
+    Only the progress page calls this, after checking the viewer owns the
+    application.
+    """
+    statuses = words("en")["statuses"]
+    rows = service.verification_history(db.session, [c.id for c in application.certificates])
+    return [
+        HistoryEntry(
+            certificate_id=row.certificate_id,
+            when=row.verified_at.strftime("%Y-%m-%d %H:%M UTC"),
+            how=HOW_WORDS.get(row.method, row.method),
+            result=statuses.get(row.result, row.result),
+            organisation=row.organisation,
+        )
+        for row in rows
+    ]

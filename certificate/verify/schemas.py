@@ -12,11 +12,14 @@ from certificate.applications.schemas import Strict
 
 class TokenVerification(Strict):
     token: str = Field(min_length=1, max_length=8000)
+    #: Optional: the verifier's organisation, shown to the holder in their history.
+    organisation: str | None = Field(default=None, max_length=200)
 
 
 class NumberVerification(Strict):
     certificate_id: str = Field(min_length=1, max_length=100)
     date_of_birth: date
+    organisation: str | None = Field(default=None, max_length=200)
 
 
 class VerificationOut(BaseModel):

@@ -3,6 +3,10 @@
 Three ways in (the QR token, the typed number with a date of birth, the PDF
 itself) and one answer. An answer about an invalid or unknown certificate
 echoes nothing of what was sent.
+
+Every verification of a known certificate is recorded for its holder
+(:class:`~certificate.issuance.models.CertificateVerification`): when, how,
+the result, and the verifier's organisation only if they chose to give it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,30 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import select
 
 from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
-from certificate.issuance.models import Certificate, CertificateStatus
+from certificate.issuance.models import Certificate, CertificateStatus, CertificateVerification
 from certificate.signing import jws
 from certificate.signing.keys import PublicKeys
+from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
+
+#: A certificate is one page; anything much longer is refused before any real work.
+MAX_PDF_PAGES = 4
+#: Longest organisation name a verifier may give.
+MAX_ORGANISATION = 200
+
+
+class UnreadablePdf(Exception):
+    """The upload is not a PDF this service can read."""
+
+
+class TooManyPages(Exception):
+    """The upload has far more pages than a certificate."""
+
 
 REASONS = {
     "valid": "The certificate is genuine and in force.",
@@ -58,10 +78,31 @@ INVALID = Verification("invalid")
 UNKNOWN = Verification("unknown")
 
 
+def _clean_organisation(organisation: str | None) -> str | None:
+    if organisation is None:
+        return None
+    cleaned = " ".join(organisation.split())[:MAX_ORGANISATION]
+    return cleaned or None
+
+
 def _status_of(
-    session: DbSession, certificate: Certificate, claims: dict[str, Any], now: datetime, method: str
+    session: DbSession,
+    certificate: Certificate,
+    claims: dict[str, Any],
+    now: datetime,
+    method: str,
+    organisation: str | None = None,
 ) -> Verification:
     status = certificate.status_at(now)
+    session.add(
+        CertificateVerification(
+            certificate_id=certificate.id,
+            verified_at=now,
+            method=method,
+            result=status.value,
+            organisation=_clean_organisation(organisation),
+        )
+    )
     record_event(
         session,
         actor="public",
@@ -74,7 +115,14 @@ def _status_of(
     return Verification(status.value, claims)
 
 
-def verify_token(session: DbSession, keys: PublicKeys, token: str, now: datetime) -> Verification:
+def verify_token(
+    session: DbSession,
+    keys: PublicKeys,
+    token: str,
+    now: datetime,
+    *,
+    organisation: str | None = None,
+) -> Verification:
     """Verify a QR token: signature by one of our keys, then the certificate's status."""
     try:
         kid = jws.unverified_kid(token)
@@ -88,7 +136,7 @@ def verify_token(session: DbSession, keys: PublicKeys, token: str, now: datetime
     if certificate is None:
         # signed by us but unknown: only possible if the record was purged
         return Verification(_expired_or_unknown(claims, now), None)
-    return _status_of(session, certificate, claims, now, "token")
+    return _status_of(session, certificate, claims, now, "token", organisation)
 
 
 def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
@@ -101,6 +149,8 @@ def verify_number(
     certificate_id: str,
     date_of_birth: date | None,
     now: datetime,
+    *,
+    organisation: str | None = None,
 ) -> Verification:
     """Verify a typed certificate number; the date of birth must match too.
 
@@ -113,36 +163,89 @@ def verify_number(
     given = date_of_birth.isoformat() if date_of_birth else "----------"
     if certificate is None or not hmac.compare_digest(expected, given):
         return UNKNOWN
-    return _stored_certificate(session, keys, certificate, now, "number")
+    return _stored_certificate(session, keys, certificate, now, "number", organisation)
 
 
-def verify_pdf(session: DbSession, keys: PublicKeys, pdf: bytes, now: datetime) -> Verification:
-    """Verify an uploaded PDF: it must be byte for byte a certificate this service issued."""
+def verify_pdf(
+    session: DbSession,
+    keys: PublicKeys,
+    pdf: bytes,
+    now: datetime,
+    *,
+    trust_roots: tuple[x509.Certificate, ...],
+    organisation: str | None = None,
+) -> Verification:
+    """Verify an uploaded PDF: byte for byte as issued, with an intact PAdES signature, and in force.
+
+    An edited, re-saved or re-signed file no longer matches the hash stored
+    at issuance and is ``invalid``; so is a matching file whose signature
+    does not validate against ``trust_roots``. A file without any signature
+    is accepted only on an exact hash match (certificates issued before PDFs
+    were signed).
+
+    Raises:
+        UnreadablePdf: the bytes are not a PDF that can be parsed.
+        TooManyPages: the PDF declares more than :data:`MAX_PDF_PAGES` pages.
+    """
+    try:
+        pages = page_count(read_pdf(pdf))
+    except ValueError as exc:
+        raise UnreadablePdf(str(exc)) from exc
+    if pages > MAX_PDF_PAGES:
+        raise TooManyPages(f"{pages} pages; a certificate has one")
     digest = hashlib.sha256(pdf).hexdigest()
     certificate = session.scalars(
         select(Certificate).where(Certificate.pdf_sha256 == digest)
     ).first()
     if certificate is None:
         return INVALID
-    return _stored_certificate(session, keys, certificate, now, "pdf")
+    report = check_pdf_signature(pdf, trust_roots)
+    if report.signatures and not report.ok:
+        return INVALID
+    return _stored_certificate(session, keys, certificate, now, "pdf", organisation)
 
 
 def _stored_certificate(
-    session: DbSession, keys: PublicKeys, certificate: Certificate, now: datetime, method: str
+    session: DbSession,
+    keys: PublicKeys,
+    certificate: Certificate,
+    now: datetime,
+    method: str,
+    organisation: str | None = None,
 ) -> Verification:
     """The status of a certificate found in the database, with its signed claims."""
     public_key = keys.get(session, certificate.kid)
     if public_key is None:  # pragma: no cover - keys are never deleted
         return INVALID
     claims = jws.verify(certificate.token, public_key)
-    return _status_of(session, certificate, claims, now, method)
+    return _status_of(session, certificate, claims, now, method, organisation)
+
+
+def verification_history(
+    session: DbSession, certificate_ids: list[str], *, limit: int = 200
+) -> list[CertificateVerification]:
+    """The latest verifications of the given certificates, newest first (for their holder)."""
+    if not certificate_ids:
+        return []
+    return list(
+        session.scalars(
+            select(CertificateVerification)
+            .where(CertificateVerification.certificate_id.in_(certificate_ids))
+            .order_by(CertificateVerification.verified_at.desc(), CertificateVerification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 __all__ = [
     "INVALID",
+    "MAX_PDF_PAGES",
     "UNKNOWN",
     "CertificateStatus",
+    "TooManyPages",
+    "UnreadablePdf",
     "Verification",
+    "verification_history",
     "verify_number",
     "verify_pdf",
     "verify_token",

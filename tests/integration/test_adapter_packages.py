@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +88,13 @@ def _install(tmp_path: Path) -> Path:
 
 
 def test_an_installed_package_serves_its_country(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, app_config: dict[str, Any]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    app_config: dict[str, Any],
+    make_app: Callable[[dict[str, Any]], Flask],
 ) -> None:
     monkeypatch.syspath_prepend(str(_install(tmp_path)))
-    app = create_app(app_config)
+    app = make_app(app_config)
     assert "IS" in app.extensions["ipc"].registry.countries()
     assert "ipc-adapter-is 1.0.0" in app.extensions["ipc"].registry.sources()["IS"]
     with app.app_context():

@@ -38,7 +38,7 @@ def _qr_from_pdf(pdf: bytes) -> str:
 
 
 def _signup(service: LiveService, email: str) -> httpx.Client:
-    http = httpx.Client(base_url=service.base_url, timeout=10)
+    http = service.client()
     password = "a long enough password"
     created = http.post(
         "/api/v1/accounts", json={"email": email, "password": password, "name": "Ada Okafor"}
@@ -89,7 +89,7 @@ def test_the_whole_contract_over_http(tmp_path: Path) -> None:
         pdf = http.get(pdf_url)
         assert pdf.status_code == 200
         assert pdf.headers["content-type"] == "application/pdf"
-        assert httpx.get(pdf_url).status_code == 401
+        assert service.client().get(pdf_url).status_code == 401
         stranger = _signup(service, "mallory@example.org")
         assert stranger.get(pdf_url).status_code == 404
         assert stranger.get(f"/api/v1/applications/{done['id']}").status_code == 404
@@ -99,14 +99,14 @@ def test_the_whole_contract_over_http(tmp_path: Path) -> None:
         assert qr == certificate["verify_url"]
         assert qr.startswith(f"{service.base_url}/v#")
         token = qr.split("#", 1)[1]
-        jwks = httpx.get(f"{service.base_url}/.well-known/jwks.json").json()
+        jwks = service.client().get("/.well-known/jwks.json").json()
         kid = jwt.get_unverified_header(token)["kid"]
         key = jwt.PyJWK(next(k for k in jwks["keys"] if k["kid"] == kid))
         claims = jwt.decode(token, key.key, algorithms=["EdDSA"])
         assert claims["jti"] == certificate["id"]
         assert claims["c"] == {"NR": "KETHNG"}
 
-        public = httpx.Client(base_url=service.base_url, timeout=10)
+        public = service.client()
         verdict = public.post("/api/v1/verify", json={"token": token}).json()
         assert (verdict["valid"], verdict["status"]) == (True, "valid")
         typed = public.post(

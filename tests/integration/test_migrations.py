@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import inspect
 
-from certificate import create_app
 from certificate.db import Base, db
 
 
-def test_upgrade_matches_the_models(app_config: dict[str, Any]) -> None:
-    app = create_app(app_config)
+def test_upgrade_matches_the_models(
+    app_config: dict[str, Any], make_app: Callable[[dict[str, Any]], Flask]
+) -> None:
+    app = make_app(app_config)
     runner: FlaskCliRunner = app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output

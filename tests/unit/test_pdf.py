@@ -347,3 +347,41 @@ def test_only_no_record_reads_as_clear() -> None:
 def test_unknown_outcome_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown outcome"):
         outcome_phrase("en", "clear")
+
+
+# --- coverage: uncovered residence periods ----------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_uncovered_periods_are_printed_and_still_fit_one_page(language: str) -> None:
+    from certificate.issuance.document import UncoveredLine
+
+    doc = make_document(language)
+    uncovered = tuple(
+        UncoveredLine(line.country, line.country_name, start, end, line.outcome)
+        for line in doc.countries
+        if line.outcome in ("no_response", "not_covered", "identity_unconfirmed")
+        for start, end in line.periods
+    )
+    assert len(uncovered) >= 8
+    doc = CertificateDocument(**{**doc.__dict__, "uncovered": uncovered, "gap_months": 97})
+    pdf = render_certificate_pdf(doc)
+    assert len(pdfium.PdfDocument(pdf)) == 1
+    text = _unwrap(page_text(pdf))
+    if language != "ar":
+        assert labels(language)["coverage"] in text
+        assert labels(language)["coverage_gap_months"].format(months=97) in text
+        assert "2009-09 – 2013-06" in text
+
+
+def test_gap_months_counts_distinct_months() -> None:
+    from certificate.issuance.coverage import UncoveredPeriod, gap_months
+
+    periods = [
+        UncoveredPeriod("DE", "2010-01", "2010-12", "not_covered"),
+        UncoveredPeriod("NG", "2010-07", "2011-02", "no_response"),  # overlaps 6 months
+        UncoveredPeriod("TH", "2024-11", None, "no_response"),
+    ]
+    assert gap_months(periods[:2]) == 14
+    assert gap_months(periods, date(2025, 2, 10)) == 14 + 4
+    assert gap_months([]) == 0

@@ -1,0 +1,1 @@
+"""Admin pages about checks: failed checks, retried or answered by hand."""

@@ -1,0 +1,34 @@
+"""Forms of the admin pages about checks (Flask-WTF, with CSRF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from certificate.agency.forms import AnswerForm
+
+MAX_REASON_LENGTH = 500
+
+
+class RetryForm(FlaskForm):
+    """No fields: only the CSRF token, so no other site can make an admin retry a check."""
+
+
+class HandAnswerForm(AnswerForm):
+    """An agency's answer entered by an admin, with the reason for doing it by hand."""
+
+    reason = TextAreaField(
+        "Why you are answering by hand",
+        validators=[
+            DataRequired(message="is required"),
+            Length(
+                max=MAX_REASON_LENGTH, message=f"must be at most {MAX_REASON_LENGTH} characters"
+            ),
+        ],
+        description=(
+            "For example: “the agency's endpoint rejected our query; its answer came by "
+            "registered letter, reference 2026/118”. Kept in the audit log."
+        ),
+        render_kw={"rows": 3},
+    )

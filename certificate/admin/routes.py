@@ -1,0 +1,139 @@
+"""Admin pages: checks that failed, retried or answered by hand.
+
+The pages show what an operator needs to act (country, attempts, the last
+technical error, the deadline) and never a subject's identity or records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from certificate.admin.forms import HandAnswerForm, RetryForm
+from certificate.admin.service import answer_by_hand
+from certificate.agency.forms import OUTCOME_SHORT
+from certificate.applications.forms import Problem
+from certificate.applications.routes import when
+from certificate.auth.models import Role, User
+from certificate.checks import service as checks
+from certificate.checks.models import Check, CheckStatus
+from certificate.db import db, utcnow
+from certificate.extensions import login_manager
+from certificate.runtime import runtime
+from country_adapters.countries import country_name
+
+bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def admin_required(view: F) -> F:
+    """Only a logged-in admin; anonymous visitors go to the log-in page."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.ADMIN.value:
+            abort(403, "These pages are for the service's administrators.")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _actor() -> str:
+    user: User = current_user._get_current_object()
+    return f"user:{user.id}"
+
+
+def _failed_or_404(check_id: str) -> Check:
+    check = db.session.get(Check, check_id)
+    if check is None or check.status != CheckStatus.FAILED.value:
+        abort(404, "There is no failed check with this id (it may have been dealt with already).")
+    return check
+
+
+@bp.get("")
+@admin_required
+def index() -> ResponseReturnValue:
+    """Every failed check, the nearest deadline first."""
+    return render_template(
+        "admin/checks.html",
+        checks=checks.failed_checks(db.session),
+        country_name=country_name,
+        when=when,
+    )
+
+
+@bp.post("/<check_id>/retry")
+@admin_required
+def retry(check_id: str) -> ResponseReturnValue:
+    """Send a failed check back to the queue, due at once."""
+    if not RetryForm().validate_on_submit():
+        abort(400, "The form has expired; reload the page and try again.")
+    check = _failed_or_404(check_id)
+    checks.retry_failed(db.session, check, now=utcnow(), actor=_actor())
+    db.session.commit()
+    runtime().jobs.submit_check(check.id)
+    flash(f"The check for {country_name(check.country)} is queued again.", "success")
+    return redirect(url_for("admin_checks.index"), 303)
+
+
+@bp.route("/<check_id>/answer", methods=["GET", "POST"])
+@admin_required
+def answer(check_id: str) -> ResponseReturnValue:
+    """Enter an agency's answer by hand: the same rules and confirmation step as the portal."""
+    check = _failed_or_404(check_id)
+    form = HandAnswerForm()
+    if request.method == "GET" or request.form.get("edit"):
+        return _answer_page(check, form)
+    if request.form.get("add_rows"):
+        form.add_record_rows()
+        return _answer_page(check, form)
+    data, problems = form.validated()
+    if not form.reason.validate(form):
+        # shown once, through the problem list, like the answer's own problems
+        problems.append(Problem("reason", form.reason.errors[0], form.reason.id, "Reason"))
+        form.reason.errors = []
+    if data is None or problems:
+        return _answer_page(check, form, problems), 400
+    if not request.form.get("confirm"):
+        return render_template(
+            "admin/checks_confirm.html",
+            check=check,
+            form=form,
+            answer=data,
+            outcome_words=OUTCOME_SHORT,
+            country_name=country_name(check.country),
+        )
+    answer_by_hand(
+        db.session,
+        check,
+        data.to_answer(),
+        now=utcnow(),
+        actor=_actor(),
+        reason=form.reason.data or "",
+    )
+    application_id = check.application_id
+    db.session.commit()
+    runtime().jobs.submit_issuance(application_id)
+    flash(f"The answer for {country_name(check.country)} is recorded and final.", "success")
+    return redirect(url_for("admin_checks.index"), 303)
+
+
+def _answer_page(check: Check, form: HandAnswerForm, problems: list[Problem] | None = None) -> str:
+    problems = problems or []
+    return render_template(
+        "admin/checks_answer.html",
+        check=check,
+        form=form,
+        problems=problems,
+        errors={p.field_id: p.message for p in reversed(problems) if p.field_id},
+        country_name=country_name,
+        when=when,
+    )

@@ -1,0 +1,36 @@
+"""Operators' work on checks: answering a failed check by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from certificate.audit import record_event
+from certificate.checks.models import Check, CheckStatus
+from certificate.checks.service import CheckNotFailed, record_answer
+from certificate.db import DbSession
+from country_adapters.base import Answer
+
+
+def answer_by_hand(
+    session: DbSession, check: Check, answer: Answer, *, now: datetime, actor: str, reason: str
+) -> None:
+    """Record an agency's answer that reached an operator another way; the check becomes final.
+
+    Only a ``failed`` check is answered by hand (CheckNotFailed otherwise).
+    The audit event keeps the operator's reason, never the records.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    if check.status != CheckStatus.FAILED.value:
+        raise CheckNotFailed(check.id)
+    record_answer(session, check, answer, now=now, actor=actor)
+    record_event(
+        session,
+        actor=actor,
+        action="check.answered_by_hand",
+        subject_type="check",
+        subject_id=check.id,
+        details={"country": check.country, "outcome": answer.outcome.value, "reason": reason},
+        at=now,
+    )

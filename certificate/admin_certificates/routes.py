@@ -1,0 +1,123 @@
+"""``/admin/certificates``: list and search issued certificates, revoke one with a reason.
+
+The pages show what an administrator needs to act on a certificate (its
+number, generation, dates and status) and never the holder's identity or
+records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from certificate.admin_certificates.forms import RevokeForm, SearchForm
+from certificate.auth.models import Role
+from certificate.db import db, utcnow
+from certificate.extensions import login_manager
+from certificate.issuance.models import Certificate
+from certificate.issuance.revocation import (
+    AlreadyRevoked,
+    CertificateNotFound,
+    find_certificate,
+    recent_certificates,
+    revoke,
+)
+
+bp = Blueprint("admin_certificates", __name__, url_prefix="/admin/certificates")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def admin_required(view: F) -> F:
+    """Only a logged-in admin; anonymous visitors go to the log-in page."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.ADMIN.value:
+            abort(403, "These pages are for the service's administrators.")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _page(
+    certificates: list[Certificate],
+    search: SearchForm,
+    *,
+    searched: bool = False,
+    status: int = 200,
+) -> ResponseReturnValue:
+    now = utcnow()
+    rows = [(certificate, certificate.status_at(now).value) for certificate in certificates]
+    body = render_template("admin/certificates.html", rows=rows, search=search, searched=searched)
+    return body, status
+
+
+@bp.get("")
+@admin_required
+def index() -> ResponseReturnValue:
+    """The most recently issued certificates, newest first."""
+    return _page(recent_certificates(db.session), SearchForm(formdata=None))
+
+
+@bp.post("")
+@admin_required
+def search() -> ResponseReturnValue:
+    """Find one certificate by the number printed on it (sent in the body, not the URL)."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        return _page([], form, searched=True, status=400)
+    found = find_certificate(db.session, form.number.data or "")
+    return _page([found] if found else [], form, searched=True)
+
+
+def _revoke_page(
+    certificate: Certificate, form: RevokeForm, status: int = 200
+) -> ResponseReturnValue:
+    body = render_template(
+        "admin/certificates_revoke.html",
+        certificate=certificate,
+        status=certificate.status_at(utcnow()).value,
+        form=form,
+    )
+    return body, status
+
+
+@bp.route("/<certificate_id>/revoke", methods=["GET", "POST"])
+@admin_required
+def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
+    """Ask for a reason, then revoke: every verification answers ``revoked`` from now on."""
+    certificate = find_certificate(db.session, certificate_id)
+    if certificate is None:
+        abort(404, "There is no certificate with this number.")
+    form = RevokeForm()
+    if not form.is_submitted():
+        return _revoke_page(certificate, form)
+    if not form.validate():
+        return _revoke_page(certificate, form, status=400)
+    try:
+        revoke(
+            db.session,
+            certificate.id,
+            reason=form.reason.data or "",
+            actor=f"user:{current_user.id}",
+            now=utcnow(),
+        )
+    except AlreadyRevoked:
+        flash(f"Certificate {certificate.id} was already revoked.", "info")
+        return redirect(url_for("admin_certificates.index"))
+    except ValueError:
+        form.reason.errors = ["is required"]
+        return _revoke_page(certificate, form, status=400)
+    except CertificateNotFound:  # pragma: no cover - found just above
+        abort(404)
+    db.session.commit()
+    flash(f"Certificate {certificate.id} is revoked.", "success")
+    return redirect(url_for("admin_certificates.index"))

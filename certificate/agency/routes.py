@@ -1,0 +1,203 @@
+"""The officer portal: an agency's officers answer their own country's queries by hand.
+
+Officers (role ``agency-officer``) see only their own country: a query of
+another country is a 404, exactly like one that does not exist. Every page
+that shows a query's subject is an audit event, and so is every answer and
+every question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from certificate.agency import service
+from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
+from certificate.applications.forms import Problem
+from certificate.applications.routes import when
+from certificate.auth.models import Role, User
+from certificate.checks.models import Check, CheckStatus
+from certificate.checks.service import ConflictingAnswer
+from certificate.db import db, utcnow
+from certificate.extensions import login_manager
+from certificate.runtime import runtime
+from country_adapters.countries import country_name
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def officer_required(view: F) -> F:
+    """Only a logged-in officer bound to a country; anonymous visitors go to the log-in page."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.AGENCY_OFFICER.value or not current_user.country:
+            abort(403, "The portal is for the officers of national agencies.")
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _officer() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _actor() -> str:
+    return f"user:{_officer().id}"
+
+
+def _query_or_404(check_id: str) -> Check:
+    """A query of the officer's own country; any other id is a 404, whether it exists or not."""
+    try:
+        return service.query_for_country(db.session, _officer().country or "", check_id)
+    except service.QueryNotFound:
+        abort(404, "There is no such query for your agency.")
+
+
+def time_left(check: Check, now: datetime) -> str:
+    """The time left to a query's deadline, in words."""
+    if check.paused_at is not None:
+        return "Paused: waiting for the applicant's reply"
+    if check.deadline_at is None:
+        return "No deadline"
+    seconds = int((check.deadline_at - now).total_seconds())
+    if seconds <= 0:
+        return "Overdue"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = max(rest // 60, 1 if not (days or hours) else 0)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h left"
+    if hours:
+        return f"{hours} h {minutes} min left"
+    return f"{minutes} min left"
+
+
+@bp.get("")
+@officer_required
+def index() -> ResponseReturnValue:
+    """The officer's country's open queries, oldest first, with the time left to each."""
+    country = _officer().country or ""
+    checks = service.open_queries(db.session, country)
+    now = utcnow()
+    return render_template(
+        "agency/portal.html",
+        country=country,
+        country_name=country_name(country),
+        checks=checks,
+        time_left=lambda check: time_left(check, now),
+        when=when,
+    )
+
+
+@bp.get("/queries/<check_id>")
+@officer_required
+def query(check_id: str) -> ResponseReturnValue:
+    """One query: the subject's identity and residence periods in this country."""
+    check = _query_or_404(check_id)
+    return _query_page(check, AnswerForm(), QuestionForm())
+
+
+@bp.post("/queries/<check_id>/answer")
+@officer_required
+def answer(check_id: str) -> ResponseReturnValue:
+    """Answer a query in two steps: check what will be sent, then confirm (final)."""
+    check = _query_or_404(check_id)
+    form = AnswerForm()
+    if request.form.get("add_rows"):
+        form.add_record_rows()
+        return _query_page(check, form, QuestionForm())
+    if request.form.get("edit"):
+        return _query_page(check, form, QuestionForm())
+    data, problems = form.validated()
+    if data is None:
+        return _query_page(check, form, QuestionForm(), problems), 400
+    if not request.form.get("confirm"):
+        return render_template(
+            "agency/confirm.html",
+            check=check,
+            form=form,
+            answer=data,
+            outcome_words=OUTCOME_SHORT,
+            country_name=country_name(check.country),
+        )
+    try:
+        changed = service.answer_query(
+            db.session, check, data.to_answer(), now=utcnow(), actor=_actor()
+        )
+    except (ConflictingAnswer, service.QueryClosed):
+        db.session.rollback()
+        abort(409, "This query is already final; a different answer cannot replace it.")
+    application_id = check.application_id
+    db.session.commit()
+    if changed:
+        runtime().jobs.submit_issuance(application_id)
+    flash("Your answer is recorded and final. Thank you.", "success")
+    return redirect(url_for("portal.index"), 303)
+
+
+@bp.post("/queries/<check_id>/question")
+@officer_required
+def ask(check_id: str) -> ResponseReturnValue:
+    """Ask the applicant for more information; the query's deadline pauses until the reply."""
+    check = _query_or_404(check_id)
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        return _query_page(check, AnswerForm(formdata=None), form), 400
+    try:
+        service.ask_question(
+            db.session, check, question=form.question.data or "", now=utcnow(), actor=_actor()
+        )
+    except service.QuestionPending:
+        db.session.rollback()
+        form.question.errors = [
+            *form.question.errors,
+            "an earlier question still waits for the applicant's reply",
+        ]
+        return _query_page(check, AnswerForm(formdata=None), form), 409
+    except service.QueryClosed:
+        db.session.rollback()
+        abort(409, "This query is no longer open.")
+    db.session.commit()
+    flash("Your question was sent to the applicant. The deadline is paused.", "success")
+    return redirect(url_for("portal.query", check_id=check.id), 303)
+
+
+def _query_page(
+    check: Check,
+    answer_form: AnswerForm,
+    question_form: QuestionForm,
+    problems: list[Problem] | None = None,
+) -> str:
+    """Render a query with its subject; every rendering is audited as a view."""
+    service.record_query_viewed(db.session, check, actor=_actor())
+    db.session.commit()
+    problems = problems or []
+    questions = service.questions_for(db.session, [check.id])[check.id]
+    return render_template(
+        "agency/query.html",
+        check=check,
+        query=service.query_view(check),
+        country_name=country_name,
+        open=check.status == CheckStatus.SENT.value,
+        pending_question=any(not q.answered for q in questions),
+        questions=questions,
+        answer_form=answer_form,
+        question_form=question_form,
+        problems=problems,
+        errors={p.field_id: p.message for p in reversed(problems) if p.field_id},
+        outcome_words=OUTCOME_SHORT,
+        time_left=time_left(check, utcnow()),
+        when=when,
+    )

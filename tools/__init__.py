@@ -1,0 +1,1 @@
+"""Developer tools that run beside the service (not part of the installed package)."""
