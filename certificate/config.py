@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_RATE_LIMIT": "20/minute",
     "CERTIFICATE_VALIDITY_DAYS": 180,
     "TOKEN_TTL_SECONDS": 3600,
+    "SESSION_IDLE_SECONDS": 30 * 60,
+    "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
     # the embedded job engine
     "JOBS_ENABLED": True,
     "JOB_WORKERS": 32,
@@ -106,6 +108,11 @@ def validate_config(config: dict[str, Any]) -> None:
         "JOB_WORKERS",
         "MAX_ATTEMPTS",
         "LEASE_SECONDS",
+        "PUSH_TIMEOUT_SECONDS",
+        "PUSH_BREAKER_FAILURES",
+        "PUSH_BREAKER_RESET_SECONDS",
+        "SESSION_IDLE_SECONDS",
+        "SESSION_ABSOLUTE_SECONDS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

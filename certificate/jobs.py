@@ -26,6 +26,7 @@ from certificate.db import db, utcnow
 from certificate.issuance.service import issue_if_ready
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
 from certificate.runtime import runtime
+from certificate.verify.service import chain_verifications
 from country_adapters.base import AdapterError, Answer, Pending
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,11 @@ def issue_for(application_id: str) -> None:
 
 
 def sweep() -> list[str]:
-    """Expire overdue checks, issue what is owed, and return the ids of due checks."""
+    """Expire overdue checks, issue what is owed, chain verifications into the audit log,
+    and return the ids of due checks."""
     now = utcnow()
+    while chain_verifications(db.session):
+        db.session.commit()
     touched = checks.expire_overdue(db.session, now)
     db.session.commit()
     for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):

@@ -13,6 +13,7 @@ from certificate.agency.adapters import PushSettings, agency_adapter
 from certificate.agency.service import enabled_agency
 from certificate.config import adapter_settings
 from certificate.db import DbSession
+from certificate.encryption import install_keys, load_data_keys
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore, PublicKeys
 from certificate.signing.pades import PadesSource
@@ -58,6 +59,7 @@ def build_runtime(app: Flask) -> Runtime:
 
     config: dict[str, Any] = app.config
     instance = Path(app.instance_path)
+    install_keys(*load_data_keys(instance, config.get("DATA_KEYS")))
     runtime = Runtime(
         registry=load_registry(adapter_settings(config)),
         keys=FileKeyStore(instance / "keys"),

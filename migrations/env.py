@@ -38,9 +38,12 @@ target_db = current_app.extensions["migrate"].db
 def render_item(type_, obj, autogen_context):
     """Render the project's UTCDateTime as a plain DateTime column."""
     from certificate.db import UTCDateTime
+    from certificate.encryption import EncryptedJSON, EncryptedText
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if type_ == "type" and isinstance(obj, EncryptedText | EncryptedJSON):
+        return "sa.Text()"
     return False
 
 

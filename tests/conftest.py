@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
 
 from certificate import create_app
+from certificate.auth.models import User
 from certificate.db import db
 from tests.databases import fresh_database
 
@@ -147,3 +151,39 @@ def drain(app: Flask, rounds: int = 20) -> None:
 def auth(client: FlaskClient) -> dict[str, str]:
     """The Authorization header of a fresh applicant."""
     return signup_and_token(client)
+
+
+def csrf_token_of(html: str) -> str | None:
+    """The CSRF token a rendered form carries, if any."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    return match.group(1) if match else None
+
+
+def web_login(app: Flask, client: FlaskClient, email: str, password: str) -> Any:
+    """Log in through the pages as a person would, second factor included.
+
+    Officers and admins enrol an authenticator on their first log-in (the page
+    shows the key) and give its code on later ones; the helper computes the
+    code as the app would. Each log-in is treated as happening in a new
+    30-second window (a code is never accepted twice).
+    """
+    form = {"email": email, "password": password}
+    token = csrf_token_of(client.get("/login").get_data(as_text=True))
+    if token:
+        form["csrf_token"] = token
+    response = client.post("/login", data=form)
+    if response.status_code != 303 or response.headers["Location"] != "/login/code":
+        return response
+    page = client.get("/login/code").get_data(as_text=True)
+    enrolling = re.search(r'data-totp-secret="([A-Z2-7]+)"', page)
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == email.lower())).one()
+        user.totp_last_step = None
+        secret = enrolling.group(1) if enrolling else user.totp_secret
+        db.session.commit()
+    assert secret is not None
+    code_form = {"code": pyotp.TOTP(secret).now()}
+    token = csrf_token_of(page)
+    if token:
+        code_form["csrf_token"] = token
+    return client.post("/login/code", data=code_form)

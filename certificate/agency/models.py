@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.checks.models import Check
 from certificate.db import Base, UTCDateTime, new_id, utcnow
+from certificate.encryption import EncryptedText
 
 
 class AgencyMode(enum.StrEnum):
@@ -89,10 +90,10 @@ class CheckQuestion(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     check_id: Mapped[str] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), index=True)
-    question: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(EncryptedText("check_questions.question"))
     asked_by: Mapped[str] = mapped_column(String(100))  # "user:<id>" of the officer
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    reply: Mapped[str | None] = mapped_column(Text)
+    reply: Mapped[str | None] = mapped_column(EncryptedText("check_questions.reply"))
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     check: Mapped[Check] = relationship()

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.db import Base, UTCDateTime, new_id, utcnow
+from certificate.encryption import EncryptedText
 
 if TYPE_CHECKING:
     from certificate.checks.models import Check
@@ -40,7 +41,7 @@ class Application(Base):
     birth_country: Mapped[str] = mapped_column(String(2))
     nationalities: Mapped[list[str]] = mapped_column(JSON)
     document_type: Mapped[str] = mapped_column(String(30))
-    document_number: Mapped[str] = mapped_column(String(40))
+    document_number: Mapped[str] = mapped_column(EncryptedText("applications.document_number"))
     document_country: Mapped[str] = mapped_column(String(2))
     document_expires: Mapped[date] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(2))

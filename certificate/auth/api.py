@@ -9,7 +9,14 @@ from flask.typing import ResponseReturnValue
 
 from certificate.api_common import json_body, parse, respond
 from certificate.auth.schemas import AccountIn, AccountOut, TokenIn, TokenOut
-from certificate.auth.service import AccountError, authenticate, create_user, issue_token
+from certificate.auth.service import (
+    AccountError,
+    authenticate,
+    create_user,
+    issue_token,
+    needs_second_factor,
+    verify_second_factor,
+)
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
@@ -41,10 +48,25 @@ def create_account() -> ResponseReturnValue:
 def create_token() -> ResponseReturnValue:
     """Exchange e-mail and password for a bearer token."""
     data = parse(TokenIn, json_body())
-    user = authenticate(db.session, data.email, data.password)
+    now = utcnow()
+    user = authenticate(db.session, data.email, data.password, now)
+    second_factor_failed = (
+        user is not None
+        and needs_second_factor(user)
+        and not (data.code and verify_second_factor(db.session, user, data.code, now))
+    )
+    if second_factor_failed:
+        db.session.commit()
+        raise ApiError(
+            401,
+            "second_factor_required",
+            "This account also needs the current code of its authenticator app.",
+            {"code": "is required and must be the current code"},
+        )
+    db.session.commit()  # failures are counted
     if user is None:
         raise ApiError(401, "invalid_credentials", "The e-mail or password is not correct.")
     ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
-    token = issue_token(db.session, user, ttl=timedelta(seconds=ttl), now=utcnow())
+    token = issue_token(db.session, user, ttl=timedelta(seconds=ttl), now=now)
     db.session.commit()
     return respond(TokenOut(access_token=token, token_type="Bearer", expires_in=ttl))

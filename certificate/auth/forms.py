@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from certificate.auth.service import MIN_PASSWORD_LENGTH
 
@@ -66,3 +66,16 @@ class LoginForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """No fields: only the CSRF token, so another site cannot log the user out."""
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code from the authenticator app."""
+
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[
+            DataRequired(message="is required"),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="must be the 6 digits shown in the app"),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certificate.db import Base, UTCDateTime, new_id, utcnow
+from certificate.encryption import EncryptedText
 
 
 class Role(enum.StrEnum):
@@ -32,6 +33,13 @@ class User(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # second factor (TOTP, RFC 6238) for officers and admins
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # bumped on log-out, disabling and password change: every older session ends
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # flask-login's user interface
     @property

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import urlsplit
 
+import qrcode
+import qrcode.image.svg
 from flask import (
     Blueprint,
     abort,
@@ -18,10 +21,19 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
-from certificate.auth.forms import LoginForm, LogoutForm, SignupForm
+from certificate.auth.forms import CodeForm, LoginForm, LogoutForm, SignupForm
 from certificate.auth.models import Role, User
-from certificate.auth.service import AccountError, authenticate, create_user
-from certificate.db import db
+from certificate.auth.service import (
+    AccountError,
+    authenticate,
+    create_user,
+    end_sessions,
+    needs_second_factor,
+    new_totp_secret,
+    totp_uri,
+    verify_second_factor,
+)
+from certificate.db import db, utcnow
 from certificate.extensions import limiter, login_manager
 
 bp = Blueprint("auth", __name__)
@@ -65,6 +77,41 @@ def _start_session(user: User) -> None:
     """A fresh session for the new login, so a planted session id is worthless."""
     session.clear()
     login_user(user)
+    now = int(utcnow().timestamp())
+    session["epoch"] = user.session_epoch
+    session["login_at"] = now
+    session["seen_at"] = now
+
+
+@bp.before_app_request
+def _enforce_session_lifetime() -> ResponseReturnValue | None:
+    """End a session that was logged out elsewhere, or is idle or too old."""
+    if not current_user.is_authenticated:
+        return None
+    now = int(utcnow().timestamp())
+    config = current_app.config
+    expired = (
+        session.get("epoch") != current_user.session_epoch
+        or now - int(session.get("login_at", 0)) > int(config["SESSION_ABSOLUTE_SECONDS"])
+        or now - int(session.get("seen_at", 0)) > int(config["SESSION_IDLE_SECONDS"])
+    )
+    if expired:
+        logout_user()
+        session.clear()
+        if request.blueprint and request.blueprint.endswith("_api"):
+            return None
+        flash("Your session has ended. Please log in again.", "info")
+        return redirect(
+            url_for("auth.login", next=request.path if request.method == "GET" else None)
+        )
+    if now - int(session.get("seen_at", 0)) >= _SEEN_RESOLUTION:
+        session["seen_at"] = now
+    return None
+
+
+_SEEN_RESOLUTION = 30  # seconds: the idle clock is kept to this precision
+_PENDING = "second_factor"
+_PENDING_SECONDS = 300
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -107,14 +154,59 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data or "", form.password.data or "")
+        db.session.commit()  # failures are counted; a hash may have been upgraded
         if user is not None:
-            db.session.commit()  # a password hash may have been upgraded
-            _start_session(user)
             target = safe_next(request.args.get("next")) or home_for(user)
+            if needs_second_factor(user):
+                session.clear()
+                session[_PENDING] = {
+                    "user": user.id,
+                    "at": int(utcnow().timestamp()),
+                    "next": target,
+                }
+                if user.totp_secret is None:
+                    session[_PENDING]["enroll"] = new_totp_secret()
+                return redirect(url_for("auth.second_factor"), 303)
+            _start_session(user)
             return redirect(target, 303)
         form.form_errors.append("The e-mail address or password is not correct.")
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def second_factor() -> ResponseReturnValue:
+    """The TOTP step for officers and admins (with enrolment on their first log-in)."""
+    pending = session.get(_PENDING)
+    now = utcnow()
+    if not pending or now.timestamp() - pending["at"] > _PENDING_SECONDS:
+        session.pop(_PENDING, None)
+        return redirect(url_for("auth.login"), 303)
+    user = db.session.get(User, pending["user"])
+    if user is None or not user.active:
+        session.pop(_PENDING, None)
+        return redirect(url_for("auth.login"), 303)
+    enroll = pending.get("enroll")
+    form = CodeForm()
+    if form.validate_on_submit():
+        ok = verify_second_factor(db.session, user, form.code.data or "", now, enroll)
+        db.session.commit()
+        if ok:
+            _start_session(user)
+            return redirect(pending["next"], 303)
+        form.code.errors = [*form.code.errors, "is not the current code"]
+    status = 400 if request.method == "POST" else 200
+    qr = _qr_data_uri(totp_uri(user, enroll)) if enroll else None
+    return render_template(
+        "auth/code.html", form=form, enroll_secret=enroll, qr_data_uri=qr
+    ), status
+
+
+def _qr_data_uri(content: str) -> str:
+    """An SVG QR code as a data: URI (the CSP allows data: images, nothing inline runs)."""
+    image = qrcode.make(content, image_factory=qrcode.image.svg.SvgPathImage)
+    return "data:image/svg+xml;base64," + base64.b64encode(image.to_string()).decode()
 
 
 @bp.post("/logout")
@@ -122,6 +214,9 @@ def logout() -> ResponseReturnValue:
     """Log out (a POST with a CSRF token, so no other site can do it for the user)."""
     if not LogoutForm().validate_on_submit():
         abort(400, "The log-out form has expired; reload the page and try again.")
+    if current_user.is_authenticated:
+        end_sessions(db.session, current_user)  # every session and API token of the user
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

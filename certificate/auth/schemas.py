@@ -23,6 +23,8 @@ class AccountOut(BaseModel):
 class TokenIn(Strict):
     email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    # officers and admins also send the current code of their authenticator app
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
 
 
 class TokenOut(BaseModel):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from certificate.audit import record_event
 from certificate.auth.models import ApiToken, Role, User
-from certificate.db import DbSession
+from certificate.db import DbSession, utcnow
 from country_adapters.countries import is_country_code
 
 # Argon2id with the library's defaults (RFC 9106 low-memory profile).
@@ -79,18 +81,128 @@ def create_user(
     return user
 
 
-def authenticate(session: DbSession, email: str, password: str) -> User | None:
-    """The user with these credentials, or None; same work whether or not the e-mail exists."""
+LOCK_AFTER_FAILURES = 5
+LOCK_DURATION = timedelta(minutes=15)
+SECOND_FACTOR_ROLES = frozenset({Role.AGENCY_OFFICER.value, Role.ADMIN.value})
+TOTP_ISSUER = "International Police Certificate"
+
+
+def authenticate(
+    session: DbSession, email: str, password: str, now: datetime | None = None
+) -> User | None:
+    """The user with these credentials, or None.
+
+    The same work is done whether or not the e-mail exists (a dummy hash is
+    verified for unknown accounts), and a locked account answers exactly like a
+    wrong password. Failures are counted: the caller commits even on None.
+    """
+    now = now or utcnow()
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        correct = True
     except (VerificationError, InvalidHashError):
+        correct = False
+    if user is None:
         return None
-    if user is None or not user.active:
+    if user.locked_until is not None and user.locked_until > now:
         return None
+    if not correct:
+        register_failure(session, user, now)
+        return None
+    if not user.active:
+        return None
+    user.failed_logins = 0
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def register_failure(session: DbSession, user: User, now: datetime) -> None:
+    """Count a failed password or code; lock the account after too many in a row."""
+    user.failed_logins += 1
+    if user.failed_logins >= LOCK_AFTER_FAILURES:
+        user.failed_logins = 0
+        user.locked_until = now + LOCK_DURATION
+        record_event(
+            session,
+            actor=f"user:{user.id}",
+            action="account.locked",
+            subject_type="user",
+            subject_id=user.id,
+            at=now,
+        )
+
+
+def needs_second_factor(user: User) -> bool:
+    """Officers and admins log in with a TOTP code as well as their password."""
+    return user.role in SECOND_FACTOR_ROLES
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 TOTP secret (160 bits)."""
+    return pyotp.random_base32(32)
+
+
+def totp_uri(user: User, secret: str) -> str:
+    """The ``otpauth://`` URI an authenticator app scans."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def check_totp(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time step ``code`` is valid for (±1 step of drift), or None.
+
+    A step at or before ``last_step`` is refused, so a code is never accepted twice.
+    """
+    code = code.strip().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    current = int(now.timestamp()) // totp.interval
+    for step in (current - 1, current, current + 1):
+        expected = totp.generate_otp(step)
+        if hmac.compare_digest(expected, code) and (last_step is None or step > last_step):
+            return step
+    return None
+
+
+def verify_second_factor(
+    session: DbSession, user: User, code: str, now: datetime, enrolling_secret: str | None = None
+) -> bool:
+    """Check a TOTP code (enrolling ``enrolling_secret`` when given); count failures."""
+    secret = enrolling_secret or user.totp_secret
+    locked = user.locked_until is not None and user.locked_until > now
+    step = check_totp(secret, code, now, user.totp_last_step) if secret else None
+    if step is None or locked:
+        if not locked:
+            register_failure(session, user, now)
+        return False
+    if enrolling_secret:
+        user.totp_secret = enrolling_secret
+        record_event(
+            session,
+            actor=f"user:{user.id}",
+            action="account.totp_enrolled",
+            subject_type="user",
+            subject_id=user.id,
+            at=now,
+        )
+    user.totp_last_step = step
+    user.failed_logins = 0
+    return True
+
+
+def end_sessions(session: DbSession, user: User) -> None:
+    """End every session and API token of ``user``."""
+    user.session_epoch += 1
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def disable_user(session: DbSession, user: User, *, actor: str) -> None:
+    """Disable an account: it can no longer log in, and its sessions and tokens end now."""
+    user.active = False
+    end_sessions(session, user)
+    record_event(
+        session, actor=actor, action="account.disabled", subject_type="user", subject_id=user.id
+    )
 
 
 def _token_hash(token: str) -> str:

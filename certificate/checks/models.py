@@ -6,10 +6,11 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.db import Base, UTCDateTime, new_id, utcnow
+from certificate.encryption import EncryptedJSON
 
 if TYPE_CHECKING:
     from certificate.applications.models import Application
@@ -46,7 +47,9 @@ class Check(Base):
     country: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20), default=CheckStatus.QUEUED.value)
     outcome: Mapped[str | None] = mapped_column(String(30))
-    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    records: Mapped[list[dict[str, Any]]] = mapped_column(
+        EncryptedJSON("checks.records"), default=list
+    )
     reference: Mapped[str | None] = mapped_column(String(200))
     authority: Mapped[str | None] = mapped_column(String(200))
     specimen: Mapped[bool] = mapped_column(default=False)

@@ -6,13 +6,25 @@ nothing was checked, so that a reader skimming the table cannot take a
 missing or unusable answer for a clean one.
 
 ``verify`` contains a ``{base_url}`` placeholder to fill with
-:meth:`str.format`.
+:meth:`str.format`; ``period`` and ``period_open`` a ``{start}`` (and
+``{end}``). Arabic says "from … to …" in words rather than with a dash, so
+that a date range reads in the right order both on the page and in the
+extracted text. Arabic labels carry no optional diacritics (tanwin): the
+shaper drops them, and what is printed must be exactly these words.
+
+Country names are printed in the certificate's language (ISO 3166
+translations shipped with pycountry) when the name given is the standard
+English one; any other name is printed as given.
 """
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
+
+import pycountry
 
 #: Outcome codes a :class:`~certificate.issuance.document.CountryLine` may carry.
 OUTCOMES = (
@@ -54,6 +66,8 @@ _EN: dict[str, str] = {
     "court": "Court",
     "sentence": "Sentence",
     "until_now": "until now",
+    "period": "{start} – {end}",
+    "period_open": "{start} – until now",
     "outcome_no_record": "No record",
     "outcome_record_found": "Record found — see details below",
     "outcome_identity_unconfirmed": "Identity could not be confirmed — result not confirmed",
@@ -108,6 +122,8 @@ _FR: dict[str, str] = {
     "court": "Juridiction",
     "sentence": "Peine",
     "until_now": "à ce jour",
+    "period": "{start} – {end}",
+    "period_open": "{start} – à ce jour",
     "outcome_no_record": "Aucune condamnation inscrite",
     "outcome_record_found": "Condamnation inscrite — voir le détail ci-dessous",
     "outcome_identity_unconfirmed": (
@@ -166,6 +182,8 @@ _ES: dict[str, str] = {
     "court": "Tribunal",
     "sentence": "Pena",
     "until_now": "hasta la fecha",
+    "period": "{start} – {end}",
+    "period_open": "{start} – hasta la fecha",
     "outcome_no_record": "Sin antecedentes",
     "outcome_record_found": "Constan antecedentes — véase el detalle abajo",
     "outcome_identity_unconfirmed": (
@@ -224,6 +242,9 @@ _AR: dict[str, str] = {
     "court": "المحكمة",
     "sentence": "الحكم",
     "until_now": "حتى الآن",
+    # no-break spaces: a period too long for its column wraps before "إلى"
+    "period": "من\u00a0{start} إلى\u00a0{end}",
+    "period_open": "من\u00a0{start} حتى الآن",
     "outcome_no_record": "لا توجد سوابق",
     "outcome_record_found": "توجد سوابق — انظر التفاصيل أدناه",
     "outcome_identity_unconfirmed": "تعذر تأكيد الهوية — النتيجة غير مؤكدة",
@@ -233,12 +254,12 @@ _AR: dict[str, str] = {
         "تبين هذه الشهادة ما أجابت به سلطة السجل الجنائي في كل بلد مذكور "
         "أدناه بشأن صاحب الشهادة، عن الفترات المبينة. وحده البلد الذي يحمل "
         "عبارة «لا توجد سوابق» قد أكد عدم وجود سوابق؛ وأي نتيجة أخرى لا تعد "
-        "تأكيدًا. ولا تقول الشهادة شيئًا عن أي بلد آخر ولا عن أي فترة لاحقة "
+        "تأكيدا. ولا تقول الشهادة شيئا عن أي بلد آخر ولا عن أي فترة لاحقة "
         "لتاريخ إصدارها، وهي صالحة حتى التاريخ المبين فقط."
     ),
     "notes": "ملاحظات",
     "coverage": "فترات إقامة دون رد مؤكد",
-    "coverage_gap_months": "{months} شهرًا من الإقامة المصرح بها غير مشمولة برد مؤكد.",
+    "coverage_gap_months": "{months} شهرا من الإقامة المصرح بها غير مشمولة برد مؤكد.",
     "coverage_full": "كل فترات الإقامة المصرح بها مشمولة برد.",
     "verify_heading": "التحقق",
     "verify": "امسح رمز QR أو زر {base_url}/v وأدخل رقم الشهادة وتاريخ الميلاد.",
@@ -281,3 +302,25 @@ def outcome_phrase(language: str, outcome: str) -> str:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}")
     return labels(language)["outcome_" + outcome]
+
+
+@lru_cache(maxsize=8)
+def _country_translation(language: str) -> gettext.NullTranslations:
+    if language == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(
+        "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+    )
+
+
+def country_name(code: str, name: str, language: str) -> str:
+    """``name`` of country ``code`` in ``language`` when it is pycountry's English name.
+
+    A name that is not the standard English short name (an override, a
+    name already translated) is returned unchanged, as is any name without
+    a translation.
+    """
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None or country.name != name:
+        return name
+    return str(_country_translation(language).gettext(name))

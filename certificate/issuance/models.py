@@ -82,3 +82,5 @@ class CertificateVerification(Base):
     method: Mapped[str] = mapped_column(String(10))
     result: Mapped[str] = mapped_column(String(20))
     organisation: Mapped[str | None] = mapped_column(String(200))
+    # set once the sweeper has appended this verification to the audit chain
+    audit_event_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -51,8 +52,8 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
-from certificate.issuance.document import CertificateDocument, CountryLine
-from certificate.issuance.i18n import RTL_LANGUAGES, labels, outcome_phrase
+from certificate.issuance.document import CertificateDocument, CountryLine, UncoveredLine
+from certificate.issuance.i18n import RTL_LANGUAGES, country_name, labels, outcome_phrase
 from certificate.issuance.qr import make_qr, qr_matrix
 
 # --------------------------------------------------------------------------
@@ -103,11 +104,89 @@ _FONT_FILES = {
 }
 
 
+#: Arabic presentation forms (the shaped letters and ligatures the page draws).
+_PRESENTATION_FORM = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]")
+
+
+def _logical_unicode(code_point: int) -> str:
+    """What a drawn character means: presentation forms map back to plain letters.
+
+    ``ﺷ`` (initial sheen) means ``ش``. A ligature of several letters, such as
+    ``ﻻ`` (lam-alef), is given in the order the glyph shows them, right to
+    left (``ال``): extractors read the glyphs of a line in visual order and
+    reverse each right-to-left run character by character, ligatures
+    included, so this order comes out as the logical ``لا`` (checked with
+    poppler's pdftotext and with pdfium).
+    """
+    char = chr(code_point)
+    if not _PRESENTATION_FORM.match(char):
+        return char
+    letters = unicodedata.normalize("NFKC", char).strip() or char
+    if len(letters) > 1 and all(_RTL_CHAR.match(c) for c in letters):
+        letters = letters[::-1]
+    return letters
+
+
+def _to_unicode_cmap(font_name: str, subset: Sequence[int]) -> str:
+    """A ToUnicode CMap like reportlab's, but with Arabic mapped to plain letters."""
+    entries = [
+        f"<{code:02X}> <{_logical_unicode(cp).encode('utf-16-be').hex().upper()}>"
+        for code, cp in enumerate(subset)
+    ]
+    return "\n".join(
+        [
+            "/CIDInit /ProcSet findresource begin",
+            "12 dict begin",
+            "begincmap",
+            "/CIDSystemInfo",
+            f"<< /Registry ({font_name})",
+            f"/Ordering ({font_name})",
+            "/Supplement 0",
+            ">> def",
+            f"/CMapName /{font_name} def",
+            "/CMapType 2 def",
+            "1 begincodespacerange",
+            f"<00> <{len(subset) - 1:02X}>",
+            "endcodespacerange",
+            f"{len(subset)} beginbfchar",
+            *entries,
+            "endbfchar",
+            "endcmap",
+            "CMapName currentdict /CMap defineresource pop",
+            "end",
+            "end",
+        ]
+    )
+
+
+class _LogicalTTFont(TTFont):
+    """A TrueType font whose text layer gives plain Arabic letters, not shaped forms.
+
+    Arabic is drawn as presentation forms (the shaped glyphs, in visual
+    order). reportlab's ToUnicode map would hand those code points to text
+    extractors, so ``pdftotext`` and a viewer's search would see ``ﺷﻬﺎﺩﺓ``
+    instead of ``شهادة``. This font rewrites each subset's map so a shaped
+    glyph means its letter; extractors (poppler, pdfium) already put the
+    right-to-left runs back into logical order.
+    """
+
+    def addObjects(self, doc: Any) -> None:  # noqa: N802 (reportlab's name)
+        subsets = [list(subset) for subset in self.state[doc].subsets]  # gone afterwards
+        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(subsets))]
+        super().addObjects(doc)
+        fonts = doc.idToObject["BasicFonts"].dict
+        for name, subset in zip(names, subsets, strict=True):
+            font = fonts[name]
+            doc.idToObject[font.ToUnicode.name].content = _to_unicode_cmap(
+                str(font.BaseFont), subset
+            )
+
+
 @lru_cache(maxsize=1)
 def register_fonts() -> None:
     """Register the bundled TTF fonts with reportlab (idempotent)."""
     for name, filename in _FONT_FILES.items():
-        pdfmetrics.registerFont(TTFont(name, str(FONT_DIR / filename)))
+        pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
     pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD)
     pdfmetrics.registerFontFamily(ARABIC, normal=ARABIC, bold=ARABIC_BOLD)
 
@@ -372,6 +451,16 @@ class _Builder:
         """Keep a left-to-right token (date, URL, code) whole in RTL text."""
         return f"{LRI}{value}{PDI}" if self.rtl else value
 
+    def period(self, start: str, end: str | None) -> str:
+        """A residence period, ``from - to`` (Arabic: in words, read right to left)."""
+        if end is None:
+            return self.t["period_open"].format(start=self.ltr(start))
+        return self.t["period"].format(start=self.ltr(start), end=self.ltr(end))
+
+    def country(self, line: CountryLine | UncoveredLine) -> str:
+        """The country's name in the certificate's language."""
+        return country_name(line.country, line.country_name, self.doc.language)
+
     def row(self, cells: Sequence[Any]) -> list[Any]:
         return list(reversed(cells)) if self.rtl else list(cells)
 
@@ -590,10 +679,7 @@ class _Builder:
     def country_cells(self, line: CountryLine) -> list[Any]:
         t, s = self.t, self.s
         cell = s.make(0.95)
-        periods = "\n".join(
-            f"{self.ltr(start)} – {self.ltr(end) if end else t['until_now']}"
-            for start, end in line.periods
-        )
+        periods = "\n".join(self.period(start, end) for start, end in line.periods)
         if periods:
             periods_cell = self.label(periods, cell)
         else:
@@ -613,7 +699,7 @@ class _Builder:
                 )
             )
         return [
-            self.value(f"{line.country_name} ({line.country})", s.make(0.95, bold=True)),
+            self.value(f"{self.country(line)} ({line.country})", s.make(0.95, bold=True)),
             periods_cell,
             outcome,
             self.value(answered, cell),
@@ -655,10 +741,9 @@ class _Builder:
             )
         ]
         for line in self.doc.uncovered:
-            end = self.ltr(line.end) if line.end else t["until_now"]
             text = (
-                f"{self.embed(line.country_name)} ({self.ltr(line.country)})"
-                f"{t['colon']}{self.ltr(line.start)} – {end} — "
+                f"{self.embed(self.country(line))} ({self.ltr(line.country)})"
+                f"{t['colon']}{self.period(line.start, line.end)} — "
                 f"{outcome_phrase(self.doc.language, line.outcome)}"
             )
             cells.append(self.label(text, s.make(0.88)))

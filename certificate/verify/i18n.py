@@ -2,7 +2,8 @@
 
 The page (``templates/verify/*``) and its script (``static/verify.js``, which
 receives :func:`page_words` as JSON) say the same things from the same
-tables. Country names come from the ISO 3166 translations that ship with
+tables. ``site`` holds the site header, navigation and footer, which follow
+the page's language on ``/v`` (the rest of the site is in English). Country names come from the ISO 3166 translations that ship with
 pycountry. Arabic is written right to left (:data:`RTL`).
 """
 
@@ -24,6 +25,22 @@ RTL = frozenset({"ar"})
 NATIVE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
 
 _EN: dict[str, Any] = {
+    "site": {
+        "brand": "International Police Certificate",
+        "skip": "Skip to main content",
+        "nav_label": "Main",
+        "nav_verify": "Verify a certificate",
+        "nav_applications": "My applications",
+        "nav_queries": "Open queries",
+        "nav_failed": "Failed checks",
+        "nav_certificates": "Certificates",
+        "log_out": "Log out",
+        "log_in": "Log in",
+        "sign_up": "Sign up",
+        "footer_before": "Certificates are signed by this service; anyone can check one on the ",
+        "footer_link": "verification page",
+        "footer_after": ". Personal data is used only for the checks the applicant consents to.",
+    },
     "title": "Verify a certificate",
     "lead": "Check that an International Police Certificate is genuine and still in force. No account is needed.",
     "language": "Language",
@@ -89,6 +106,22 @@ _EN: dict[str, Any] = {
 }
 
 _FR: dict[str, Any] = {
+    "site": {
+        "brand": "Certificat de police international",
+        "skip": "Aller au contenu principal",
+        "nav_label": "Menu principal",
+        "nav_verify": "Vérifier un certificat",
+        "nav_applications": "Mes demandes",
+        "nav_queries": "Requêtes en cours",
+        "nav_failed": "Vérifications en échec",
+        "nav_certificates": "Certificats",
+        "log_out": "Se déconnecter",
+        "log_in": "Se connecter",
+        "sign_up": "Créer un compte",
+        "footer_before": "Les certificats sont signés par ce service ; chacun peut en vérifier un sur la ",
+        "footer_link": "page de vérification",
+        "footer_after": ". Les données personnelles ne servent qu'aux vérifications auxquelles le demandeur consent.",
+    },
     "title": "Vérifier un certificat",
     "lead": "Vérifiez qu'un certificat de police international est authentique et toujours en vigueur. Aucun compte n'est nécessaire.",
     "language": "Langue",
@@ -154,6 +187,22 @@ _FR: dict[str, Any] = {
 }
 
 _ES: dict[str, Any] = {
+    "site": {
+        "brand": "Certificado policial internacional",
+        "skip": "Ir al contenido principal",
+        "nav_label": "Menú principal",
+        "nav_verify": "Verificar un certificado",
+        "nav_applications": "Mis solicitudes",
+        "nav_queries": "Consultas abiertas",
+        "nav_failed": "Comprobaciones fallidas",
+        "nav_certificates": "Certificados",
+        "log_out": "Cerrar sesión",
+        "log_in": "Iniciar sesión",
+        "sign_up": "Crear cuenta",
+        "footer_before": "Este servicio firma los certificados; cualquiera puede comprobar uno en la ",
+        "footer_link": "página de verificación",
+        "footer_after": ". Los datos personales solo se usan para las comprobaciones que el solicitante consiente.",
+    },
     "title": "Verificar un certificado",
     "lead": "Compruebe que un certificado policial internacional es auténtico y sigue vigente. No se necesita cuenta.",
     "language": "Idioma",
@@ -219,6 +268,22 @@ _ES: dict[str, Any] = {
 }
 
 _AR: dict[str, Any] = {
+    "site": {
+        "brand": "شهادة شرطة دولية",
+        "skip": "انتقل إلى المحتوى الرئيسي",
+        "nav_label": "القائمة الرئيسية",
+        "nav_verify": "التحقق من شهادة",
+        "nav_applications": "طلباتي",
+        "nav_queries": "الاستفسارات المفتوحة",
+        "nav_failed": "عمليات التحقق المتعثرة",
+        "nav_certificates": "الشهادات",
+        "log_out": "تسجيل الخروج",
+        "log_in": "تسجيل الدخول",
+        "sign_up": "إنشاء حساب",
+        "footer_before": "هذه الخدمة توقّع الشهادات؛ ويمكن لأي شخص التحقق من شهادة في ",
+        "footer_link": "صفحة التحقق",
+        "footer_after": ". لا تُستخدم البيانات الشخصية إلا لعمليات التحقق التي يوافق عليها مقدم الطلب.",
+    },
     "title": "التحقق من شهادة",
     "lead": "تحقق من أن شهادة الشرطة الدولية أصلية وما زالت سارية. لا حاجة إلى حساب.",
     "language": "اللغة",
@@ -237,7 +302,7 @@ _AR: dict[str, Any] = {
     "typed_title": "اكتب رقم الشهادة",
     "typed_hint": "الرقم مطبوع على الشهادة. ويجب أن يتطابق تاريخ ميلاد صاحبها أيضًا.",
     "number_label": "رقم الشهادة",
-    "number_hint": "كما هو مطبوع على الشهادة، مثل 7K2M-9QXD-…؛ لا أهمية لحالة الأحرف أو المسافات.",
+    "number_hint": "كما هو مطبوع على الشهادة، مثل \u20667K2M-9QXD-…\u2069؛ لا أهمية لحالة الأحرف أو المسافات.",
     "dob_label": "تاريخ ميلاد صاحب الشهادة",
     "dob_hint": "السنة-الشهر-اليوم، مثل 1990-04-17.",
     "organisation_label": "جهتك (اختياري)",

@@ -182,6 +182,7 @@ def _page(
 ) -> ResponseReturnValue:
     language = current_language()
     table = words(language)
+    form_args = {"lang": language} if request.args.get("lang") else {}
     number_form = number_form or NumberForm(formdata=None)
     upload_form = upload_form or UploadForm(formdata=None)
     # labels in the page's language, for the fields and the error summary alike
@@ -197,11 +198,13 @@ def _page(
         upload_form=upload_form,
         words=page_words(language),
         t=words(language),
+        site_words=words(language)["site"],
         page_lang=language,
         page_dir="rtl" if language in RTL else "ltr",
         languages=[(code, NATIVE_NAMES[code]) for code in LANGUAGES],
         # a language chosen with ?lang= sticks to the forms' answers; else Accept-Language
-        form_args={"lang": language} if request.args.get("lang") else {},
+        form_args=form_args,
+        site_link_args=form_args,
     )
     return response, status, {"Cache-Control": "no-store", "Vary": "Accept-Language"}
 

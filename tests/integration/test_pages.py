@@ -16,7 +16,7 @@ from certificate.applications.models import Application
 from certificate.db import db
 from certificate.issuance.claims import CODE_OUTCOMES, encode_outcomes
 from certificate.verify.routes import OUTCOME_WORDS
-from tests.conftest import drain
+from tests.conftest import drain, web_login
 
 PASSWORD = "correct horse battery"
 
@@ -204,7 +204,7 @@ def test_other_roles_may_not_file(app: Flask, client: FlaskClient) -> None:
             db.session, email="admin@example.org", password=PASSWORD, name="Admin", role="admin"
         )
         db.session.commit()
-    client.post("/login", data={"email": "admin@example.org", "password": PASSWORD})
+    web_login(app, client, "admin@example.org", PASSWORD)
     assert client.get("/applications/new").status_code == 403
     assert client.post("/applications/new", data=form_data()).status_code == 403
     assert count_applications(app) == 0
@@ -499,14 +499,19 @@ def test_pdf_upload_by_form(app: Flask, client: FlaskClient) -> None:
     assert client.post("/v/upload", data={}).status_code == 400
 
 
-def test_verification_writes_its_audit_event(app: Flask, client: FlaskClient) -> None:
-    from certificate.audit import AuditEvent
+def test_verification_reaches_the_audit_chain(app: Flask, client: FlaskClient) -> None:
+    from certificate.audit import AuditEvent, verify_chain
 
     _progress, _pdf, number = issued(app, client)
     client.post("/v", data={"certificate_number": number, "date_of_birth": "1990-04-17"})
+    drain(app)  # the sweeper appends verifications to the chain in batches
+    drain(app)
     with app.app_context():
-        actions = db.session.scalars(select(AuditEvent.action)).all()
-    assert "certificate.verified" in actions
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verified")
+        ).all()
+        assert [(e.details["method"], e.details["status"]) for e in events] == [("number", "valid")]
+        assert verify_chain(db.session) == []
 
 
 def test_every_outcome_code_has_words() -> None:

@@ -21,7 +21,7 @@ from certificate.checks.models import Check
 from certificate.checks.service import expire_overdue
 from certificate.db import db, utcnow
 from certificate.issuance.claims import decode_outcomes
-from tests.conftest import application_body, drain, signup_and_token
+from tests.conftest import application_body, drain, signup_and_token, web_login
 
 PASSWORD = "correct horse battery"
 CONFIRM = "Confirm — this answer is final"
@@ -48,7 +48,7 @@ def make_user(app: Flask, email: str, role: str, country: str | None = None) -> 
 def login(app: Flask, email: str) -> FlaskClient:
     """A fresh client logged in through the form."""
     client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    response = web_login(app, client, email, PASSWORD)
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
 
@@ -227,11 +227,11 @@ def test_officers_land_on_the_portal(app: Flask) -> None:
     make_user(app, "officer.ke@example.org", "agency-officer", "KE")
     make_user(app, "admin@example.org", "admin")
     client = app.test_client()
-    response = client.post("/login", data={"email": "officer.ke@example.org", "password": PASSWORD})
+    response = web_login(app, client, "officer.ke@example.org", PASSWORD)
     assert response.headers["Location"] == "/portal"
     assert 'href="/portal"' in client.get("/portal").get_data(as_text=True)
     client = app.test_client()
-    response = client.post("/login", data={"email": "admin@example.org", "password": PASSWORD})
+    response = web_login(app, client, "admin@example.org", PASSWORD)
     assert response.headers["Location"] == "/admin/checks"
 
 
@@ -587,10 +587,7 @@ def csrf_from(html: str) -> str:
 def login_with_token(app: Flask, email: str) -> FlaskClient:
     """Log in through the form when CSRF protection is on."""
     client = app.test_client()
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
+    response = web_login(app, client, email, PASSWORD)
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
 

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
-from tests.conftest import application_body, drain
+from tests.conftest import application_body, drain, web_login
 
 DOB = "1990-04-17"
 
@@ -196,7 +196,7 @@ def _login(client: FlaskClient, runner: FlaskCliRunner, role: str, email: str) -
         args=["users", "create", "--email", email, "--password", password, "--role", role]
     )
     assert created.exit_code == 0, created.output
-    response = client.post("/login", data={"email": email, "password": password})
+    response = web_login(client.application, client, email, password)
     assert response.status_code in (302, 303)
 
 
@@ -277,13 +277,7 @@ def test_revoking_on_the_admin_page_needs_the_csrf_token(
             ]
         )
         client = app.test_client()
-        login_page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)
-        assert token
-        client.post(
-            "/login",
-            data={"email": "a@example.org", "password": "pw-long-enough-1", "csrf_token": token[1]},
-        )
+        web_login(app, client, "a@example.org", "pw-long-enough-1")
         assert client.get("/admin/certificates").status_code == 200
         forged = client.post("/admin/certificates/0000/revoke", data={"reason": "x"})
         assert forged.status_code == 400

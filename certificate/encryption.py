@@ -1,0 +1,160 @@
+"""Encryption at rest of the most sensitive fields: identity document numbers, record
+details, second-factor secrets and officers' questions.
+
+AES-256-GCM from ``cryptography``. Each stored value carries the id of the key
+that sealed it (``enc:v1:<kid>:<base64(nonce | ciphertext)>``) and is bound to
+its column (the column's name is the associated data), so a value copied into
+another column does not decrypt. Keys live outside the database: a JSON file in
+the instance folder (mode 0600, created on first use) or the ``IPC_DATA_KEYS``
+setting (the same JSON, from a secret store). ``flask --app wsgi keys
+rotate-data`` adds a key that seals from then on; ``flask --app wsgi data
+reencrypt`` re-seals every stored value with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+PREFIX = "enc:v1:"
+
+
+class DecryptionError(Exception):
+    """A stored value cannot be decrypted: unknown key, tampered, or moved between columns."""
+
+
+@dataclass
+class DataKeyring:
+    """The data-encryption keys this process knows, and the one that seals new values."""
+
+    keys: dict[str, bytes] = field(default_factory=dict)
+    current: str = ""
+
+    def seal(self, plaintext: bytes, purpose: str) -> str:
+        """Encrypt ``plaintext`` for the column named ``purpose``."""
+        if not self.current:
+            raise DecryptionError("no data-encryption key is configured")
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext, purpose.encode())
+        return f"{PREFIX}{self.current}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def open(self, stored: str, purpose: str) -> bytes:
+        """Decrypt a value sealed by :meth:`seal` for the same ``purpose``."""
+        if not stored.startswith(PREFIX):
+            raise DecryptionError("value is not encrypted")
+        kid, _, payload = stored[len(PREFIX) :].partition(":")
+        key = self.keys.get(kid)
+        if key is None:
+            raise DecryptionError(f"unknown data key {kid!r}")
+        raw = base64.b64decode(payload)
+        try:
+            return AESGCM(key).decrypt(raw[:12], raw[12:], purpose.encode())
+        except Exception as exc:
+            raise DecryptionError("value does not decrypt") from exc
+
+    def key_id(self, stored: str) -> str | None:
+        """The id of the key that sealed ``stored``."""
+        if not stored.startswith(PREFIX):
+            return None
+        return stored[len(PREFIX) :].partition(":")[0]
+
+
+_keyring = DataKeyring()
+_lock = threading.Lock()
+
+
+def keyring() -> DataKeyring:
+    """The process-wide keyring used by encrypted columns."""
+    return _keyring
+
+
+def install_keys(keys: dict[str, bytes], current: str) -> None:
+    """Add keys to the process keyring and make ``current`` the sealing key."""
+    with _lock:
+        _keyring.keys.update(keys)
+        _keyring.current = current
+
+
+def _parse(document: dict[str, Any]) -> tuple[dict[str, bytes], str]:
+    keys = {kid: base64.b64decode(value) for kid, value in document["keys"].items()}
+    current = str(document["current"])
+    if current not in keys or any(len(k) != 32 for k in keys.values()):
+        raise ValueError("data keys must be 32 bytes and include the current one")
+    return keys, current
+
+
+def load_data_keys(instance: Path, configured: str | None) -> tuple[dict[str, bytes], str]:
+    """Keys from ``IPC_DATA_KEYS`` when set, else the instance file (created on first use)."""
+    if configured:
+        return _parse(json.loads(configured))
+    path = instance / "data-keys.json"
+    if not path.exists():
+        write_key_file(path, {"current": "", "keys": {}}, add_new=True)
+    return _parse(json.loads(path.read_text()))
+
+
+def write_key_file(path: Path, document: dict[str, Any], *, add_new: bool) -> str:
+    """Write the key file (mode 0600); with ``add_new``, add a fresh current key first."""
+    if add_new:
+        kid = secrets.token_hex(4)
+        document["keys"][kid] = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+        document["current"] = kid
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(document, handle, indent=2)
+    os.replace(tmp, path)
+    return str(document["current"])
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A text column stored encrypted; ``purpose`` names the column (associated data)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _keyring.seal(value.encode(), self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _keyring.open(value, self.purpose).decode()
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored encrypted."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return _keyring.seal(json.dumps(value, separators=(",", ":")).encode(), self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(_keyring.open(value, self.purpose))
