@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA} \
            IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500}
 
-.PHONY: run serve test lint format check bench install clean
+.PHONY: run serve test lint format check fuzz audit bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -49,6 +49,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## fuzz: schemathesis against the OpenAPI document of a running service
+fuzz: $(STAMP)
+	$(PY) tools/fuzz_api.py
+
+## audit: known vulnerabilities in the installed dependencies (pip-audit)
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
 
 ## check: lint, then test
 check: lint test

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from certificate.agency.schemas import AgencyAnswerOut, AgencyQueryList
 from certificate.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
 from certificate.auth.schemas import AccountIn, AccountOut, TokenIn, TokenOut
 from certificate.verify.schemas import (
@@ -18,6 +19,7 @@ from certificate.verify.schemas import (
     TokenVerification,
     VerificationOut,
 )
+from country_adapters.documents import AnswerIn
 
 bp = Blueprint("openapi", __name__)
 
@@ -33,6 +35,9 @@ _MODELS: list[type[BaseModel]] = [
     NumberVerification,
     VerificationOut,
     JsonWebKeySet,
+    AnswerIn,
+    AgencyQueryList,
+    AgencyAnswerOut,
 ]
 
 _ERROR = {
@@ -64,6 +69,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ref("Error"), "Error") for s in statuses}
 
 
+_AGENCY: list[dict[str, list[str]]] = [{"agencyAssertion": []}]
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
@@ -200,6 +206,46 @@ def _paths() -> dict[str, Any]:
         "/api/v1/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI"}}}
         },
+        "/api/v1/agency/queries": {
+            "get": {
+                "summary": "The agency's open queries (its own country only)",
+                "security": _AGENCY,
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["open"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("AgencyQueryList"), "Open queries"),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/api/v1/agency/queries/{query_id}/answer": {
+            "post": {
+                "summary": "Answer a query; the same answer again has no second effect",
+                "security": _AGENCY,
+                "parameters": [
+                    {
+                        "name": "query_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("AnswerIn")}},
+                },
+                "responses": {
+                    "200": _json(_ref("AgencyAnswerOut"), "Answer recorded"),
+                    **_errors(400, 401, 404, 409, 415),
+                },
+            }
+        },
     }
 
 
@@ -218,7 +264,17 @@ def openapi_document() -> dict[str, Any]:
         "paths": _paths(),
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "agencyAssertion": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A JWT signed (ES256 or EdDSA) with the agency's registered "
+                    "key: iss = agency id, aud = the service's base URL, iat, exp at most "
+                    "5 minutes later, a unique jti.",
+                },
+            },
         },
     }
 

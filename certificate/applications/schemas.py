@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -54,6 +55,16 @@ def _month(value: str) -> str:
 Month = Annotated[str, AfterValidator(_month)]
 
 
+def _iso_date_text(value: object) -> object:
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+"""A date given as ``YYYY-MM-DD`` text (numbers are not read as timestamps)."""
+
+
 class Strict(BaseModel):
     """Unknown fields are refused, so a client cannot set what it does not own."""
 
@@ -77,7 +88,7 @@ class IdentityDocument(Strict):
         ),
     ]
     issuing_country: CountryCode
-    expires: date
+    expires: IsoDate
 
     @field_validator("expires")
     @classmethod
@@ -91,7 +102,7 @@ class Applicant(Strict):
     family_name: Name
     given_names: LongName
     other_names: list[LongName] = Field(default_factory=list, max_length=10)
-    date_of_birth: date
+    date_of_birth: IsoDate
     place_of_birth: PlaceOfBirth
     nationalities: list[CountryCode] = Field(min_length=1, max_length=5)
     identity_document: IdentityDocument

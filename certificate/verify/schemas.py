@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from certificate.applications.schemas import Strict
+from certificate.applications.schemas import IsoDate, Strict
 
 
 class TokenVerification(Strict):
@@ -18,7 +17,7 @@ class TokenVerification(Strict):
 
 class NumberVerification(Strict):
     certificate_id: str = Field(min_length=1, max_length=100)
-    date_of_birth: date
+    date_of_birth: IsoDate
     organisation: str | None = Field(default=None, max_length=200)
 
 
