@@ -6,15 +6,29 @@ import json
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from certificate.agency.models import DEFAULT_DEADLINE_WORKING_DAYS, Agency, AgencyMode
 from certificate.agency.service import AgencyError, add_agency, disable_agency, rotate_key
+from certificate.audit import AuditEvent, record_event, verify_chain
 from certificate.auth.models import Role, User
-from certificate.auth.service import AccountError, create_user
+from certificate.auth.service import (
+    AccountError,
+    create_user,
+    disable_user,
+    end_sessions,
+    normalise_email,
+)
 from certificate.db import db, utcnow
+from certificate.encryption import (
+    install_keys,
+    keyring,
+    load_data_keys,
+    reencrypt_all,
+    write_key_file,
+)
 from certificate.issuance.revocation import (
     AlreadyRevoked,
     CertificateNotFound,
@@ -30,6 +44,8 @@ certificates = AppGroup("certificates", help="Manage issued certificates.")
 keys = AppGroup("keys", help="Manage signing keys.")
 demo = AppGroup("demo", help="Demo data for a laptop.")
 agencies = AppGroup("agencies", help="Manage national agencies.")
+audit = AppGroup("audit", help="The audit log.")
+data = AppGroup("data", help="Stored personal data: encryption and retention.")
 
 DEMO_ACCOUNTS = (
     ("applicant@example.org", "demo-applicant-pw", "Ada Okafor", Role.APPLICANT.value),
@@ -65,6 +81,77 @@ def create_user_command(
         raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc
     db.session.commit()
     click.echo(user.id)
+
+
+def _user_or_fail(email: str) -> User:
+    user = db.session.scalars(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        raise click.ClickException(f"no account {email}")
+    return user
+
+
+@users.command("disable")
+@click.argument("email")
+def disable_user_command(email: str) -> None:
+    """Disable an account; its sessions and API tokens end at once."""
+    disable_user(db.session, _user_or_fail(email), actor="operator")
+    db.session.commit()
+    click.echo(f"disabled {email}")
+
+
+@users.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str) -> None:
+    """Forget an officer's or admin's authenticator (lost phone): they enrol anew at log-in."""
+    user = _user_or_fail(email)
+    user.totp_secret = None
+    user.totp_last_step = None
+    end_sessions(db.session, user)
+    record_event(
+        db.session,
+        actor="operator",
+        action="account.totp_reset",
+        subject_type="user",
+        subject_id=user.id,
+    )
+    db.session.commit()
+    click.echo(f"the second factor of {email} will be enrolled again at the next log-in")
+
+
+@audit.command("verify")
+def audit_verify_command() -> None:
+    """Check the audit log's hash chain; exits 1 naming every edited or missing event."""
+    problems = verify_chain(db.session)
+    count = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"the audit log is broken in {len(problems)} place(s)")
+    click.echo(f"the audit log is intact: {count} events")
+
+
+@keys.command("rotate-data")
+def rotate_data_key_command() -> None:
+    """Add a data-encryption key that seals every value written from now on."""
+    instance = Path(current_app.instance_path)
+    if current_app.config.get("DATA_KEYS"):
+        raise click.ClickException(
+            "the data keys come from IPC_DATA_KEYS: add the new key in your secret store"
+        )
+    path = instance / "data-keys.json"
+    document = json.loads(path.read_text())
+    kid = write_key_file(path, document, add_new=True)
+    install_keys(*load_data_keys(instance, None))
+    click.echo(kid)
+
+
+@data.command("reencrypt")
+def reencrypt_command() -> None:
+    """Re-seal every encrypted value with the current data key."""
+    counts = reencrypt_all(db.session)
+    db.session.commit()
+    for column, count in counts.items():
+        click.echo(f"{column}: {count} value(s) sealed with key {keyring().current}")
 
 
 @certificates.command("revoke")
@@ -292,5 +379,5 @@ def rotate_agency_key_command(agency_id: str, public_key: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
-    for group in (users, certificates, keys, demo, agencies):
+    for group in (users, certificates, keys, demo, agencies, audit, data):
         app.cli.add_command(group)

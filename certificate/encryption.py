@@ -158,3 +158,37 @@ class EncryptedJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return json.loads(_keyring.open(value, self.purpose))
+
+
+def encrypted_columns() -> list[tuple[type[Any], str]]:
+    """Every (model, attribute) stored encrypted."""
+    from certificate.db import Base
+
+    found = []
+    for mapper in Base.registry.mappers:
+        for column in mapper.columns:
+            if isinstance(column.type, EncryptedText | EncryptedJSON):
+                found.append((mapper.class_, column.key))
+    return found
+
+
+def reencrypt_all(session: Any, batch: int = 500) -> dict[str, int]:
+    """Re-seal every stored encrypted value with the current key; returns counts per column.
+
+    Values are read (decrypted with whichever key sealed them) and marked
+    changed, so the flush writes them sealed with the current key.
+    """
+    from sqlalchemy import select
+    from sqlalchemy.orm.attributes import flag_modified
+
+    counts: dict[str, int] = {}
+    for model, attribute in encrypted_columns():
+        column = getattr(model, attribute)
+        name = f"{model.__tablename__}.{attribute}"
+        counts[name] = 0
+        rows = session.scalars(select(model).where(column.is_not(None))).yield_per(batch)
+        for row in rows:
+            flag_modified(row, attribute)
+            counts[name] += 1
+        session.flush()
+    return counts
