@@ -145,6 +145,15 @@ def rotate_data_key_command() -> None:
     click.echo(kid)
 
 
+@data.command("purge")
+def purge_command() -> None:
+    """Erase personal data that has outlived its purpose (also run by the sweeper hourly)."""
+    from certificate.jobs import purge
+
+    purged = purge()
+    click.echo(f"purged the personal data of {len(purged)} application(s)")
+
+
 @data.command("reencrypt")
 def reencrypt_command() -> None:
     """Re-seal every encrypted value with the current data key."""
@@ -379,5 +388,6 @@ def rotate_agency_key_command(agency_id: str, public_key: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the app's CLI."""
+    app.cli.add_command(purge_command)  # `flask purge`, the same as `flask data purge`
     for group in (users, certificates, keys, demo, agencies, audit, data):
         app.cli.add_command(group)

@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "VERIFY_RATE_LIMIT": "120/minute",
     "LOGIN_RATE_LIMIT": "20/minute",
     "CERTIFICATE_VALIDITY_DAYS": 180,
+    # personal data is purged this long after the last certificate expires, or a withdrawal
+    "RETENTION_DAYS_AFTER_EXPIRY": 365,
+    "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,
+    "PURGE_INTERVAL_SECONDS": 3600,
     "TOKEN_TTL_SECONDS": 3600,
     "SESSION_IDLE_SECONDS": 30 * 60,
     "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
@@ -113,11 +117,14 @@ def validate_config(config: dict[str, Any]) -> None:
         "PUSH_BREAKER_RESET_SECONDS",
         "SESSION_IDLE_SECONDS",
         "SESSION_ABSOLUTE_SECONDS",
+        "PURGE_INTERVAL_SECONDS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"IPC_{name} must be a positive number, got {value!r}")
     for name in (
+        "RETENTION_DAYS_AFTER_EXPIRY",
+        "RETENTION_DAYS_AFTER_WITHDRAWAL",
         "SANDBOX_LATENCY_MS",
         "SWEEP_INTERVAL_SECONDS",
         "RETRY_BASE_SECONDS",

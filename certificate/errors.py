@@ -76,6 +76,7 @@ _CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "unprocessable",
+    410: "gone",
     429: "rate_limited",
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Protocol
@@ -25,6 +26,7 @@ from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.issuance.service import issue_if_ready
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
+from certificate.retention import purge_due
 from certificate.runtime import runtime
 from certificate.verify.service import chain_verifications
 from country_adapters.base import AdapterError, Answer, Pending
@@ -87,7 +89,8 @@ def run_check(check_id: str) -> None:
             log.exception("adapter for %s raised", check.country)
             result = AdapterError(f"adapter error: {type(exc).__name__}", retryable=True)
 
-    check = db.session.get(Check, check_id, populate_existing=True)
+    # locked: an answer the agency API stored meanwhile must not be overwritten
+    check = db.session.get(Check, check_id, populate_existing=True, with_for_update=True)
     if check is None:  # pragma: no cover - checks are never deleted while open
         return
     checks.apply_result(
@@ -128,12 +131,33 @@ def issue_for(application_id: str) -> None:
         CERTIFICATES_ISSUED.inc()
 
 
+_last_purge = 0.0
+
+
+def purge() -> list[str]:
+    """Purge the personal data that has outlived its purpose (see certificate/retention.py)."""
+    config = current_app.config
+    purged = purge_due(
+        db.session,
+        runtime().files,
+        now=utcnow(),
+        after_expiry=timedelta(days=int(config["RETENTION_DAYS_AFTER_EXPIRY"])),
+        after_withdrawal=timedelta(days=int(config["RETENTION_DAYS_AFTER_WITHDRAWAL"])),
+    )
+    db.session.commit()
+    return purged
+
+
 def sweep() -> list[str]:
     """Expire overdue checks, issue what is owed, chain verifications into the audit log,
     and return the ids of due checks."""
+    global _last_purge
     now = utcnow()
     while chain_verifications(db.session):
         db.session.commit()
+    if time.monotonic() - _last_purge >= float(current_app.config["PURGE_INTERVAL_SECONDS"]):
+        _last_purge = time.monotonic()
+        purge()
     touched = checks.expire_overdue(db.session, now)
     db.session.commit()
     for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):

@@ -171,6 +171,17 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/api/v1/applications/{application_id}/withdraw": {
+            "post": {
+                "summary": "Withdraw an application in progress",
+                "security": _BEARER,
+                "parameters": [app_id],
+                "responses": {
+                    "200": _json(_ref("ApplicationOut"), "Withdrawn"),
+                    **_errors(401, 403, 404, 409),
+                },
+            }
+        },
         "/api/v1/verify": {
             "post": {
                 "summary": "Verify a certificate by token, typed number, or PDF upload",

@@ -21,6 +21,10 @@ class FileStore(Protocol):
         """The bytes stored under ``name``; FileNotFoundError when absent."""
         ...
 
+    def delete(self, name: str) -> None:
+        """Remove ``name`` if it exists."""
+        ...
+
 
 class LocalFileStore:
     """Files in one directory, written atomically (temporary file, fsync, rename)."""
@@ -47,3 +51,7 @@ class LocalFileStore:
     def get(self, name: str) -> bytes:
         """Read a stored file."""
         return self._path(name).read_bytes()
+
+    def delete(self, name: str) -> None:
+        """Remove a stored file (nothing happens when it is already gone)."""
+        self._path(name).unlink(missing_ok=True)

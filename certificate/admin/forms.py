@@ -1,10 +1,10 @@
-"""Forms of the admin pages about checks (Flask-WTF, with CSRF)."""
+"""Forms of the admin pages about checks and approvals (Flask-WTF, with CSRF)."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from certificate.agency.forms import AnswerForm
 
@@ -31,4 +31,24 @@ class HandAnswerForm(AnswerForm):
             "registered letter, reference 2026/118”. Kept in the audit log."
         ),
         render_kw={"rows": 3},
+    )
+
+
+class ApproveForm(FlaskForm):
+    """No fields: only the CSRF token, so no other site can make an admin approve an action."""
+
+
+class RejectForm(FlaskForm):
+    """Reject (or, for one's own request, withdraw) a pending action, with an optional note."""
+
+    note = TextAreaField(
+        "Note (optional)",
+        validators=[
+            Optional(),
+            Length(
+                max=MAX_REASON_LENGTH, message=f"must be at most {MAX_REASON_LENGTH} characters"
+            ),
+        ],
+        description="Why you reject it. Kept in the audit log.",
+        render_kw={"rows": 2},
     )

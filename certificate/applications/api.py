@@ -18,6 +18,7 @@ from certificate.checks.models import CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.issuance.service import pdf_name
+from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
 
 bp = Blueprint("applications_api", __name__, url_prefix="/api/v1/applications")
@@ -121,6 +122,23 @@ def read(application_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/<application_id>/withdraw")
+@require_bearer(Role.APPLICANT)
+def withdraw_application(application_id: str) -> ResponseReturnValue:
+    """Withdraw an application still in progress; its personal data is purged later."""
+    application = _owned(api_user(), application_id)
+    try:
+        withdraw(db.session, application, now=utcnow(), actor=f"user:{api_user().id}")
+    except NotWithdrawable as exc:
+        raise ApiError(
+            409, "conflict", "Only an application in progress can be withdrawn."
+        ) from exc
+    db.session.commit()
+    return respond(
+        application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
+    )
+
+
 @bp.get("/<application_id>/certificate.pdf")
 @require_bearer(Role.APPLICANT)
 def certificate_pdf(application_id: str) -> ResponseReturnValue:
@@ -134,6 +152,13 @@ def certificate_pdf_response(application: Application) -> Response:
     certificate = application.current_certificate
     if certificate is None:
         raise ApiError(404, "not_issued", "The certificate has not been issued yet.")
+    if application.purged_at is not None:
+        raise ApiError(
+            410,
+            "purged",
+            "The certificate's document was erased with the "
+            "application's personal data at the end of its lifetime.",
+        )
     data = runtime().files.get(pdf_name(certificate.id))
     record_event(
         db.session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,19 +37,24 @@ class Application(Base):
     family_name: Mapped[str] = mapped_column(String(100))
     given_names: Mapped[str] = mapped_column(String(200))
     other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # None only once purged (see certificate/retention.py)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     birth_city: Mapped[str] = mapped_column(String(100))
     birth_country: Mapped[str] = mapped_column(String(2))
     nationalities: Mapped[list[str]] = mapped_column(JSON)
     document_type: Mapped[str] = mapped_column(String(30))
-    document_number: Mapped[str] = mapped_column(EncryptedText("applications.document_number"))
+    document_number: Mapped[str | None] = mapped_column(
+        EncryptedText("applications.document_number")
+    )
     document_country: Mapped[str] = mapped_column(String(2))
-    document_expires: Mapped[date] = mapped_column(Date)
+    document_expires: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(2))
     purpose: Mapped[str] = mapped_column(Text)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     residences: Mapped[list[Residence]] = relationship(
         back_populates="application", order_by="Residence.position", cascade="all, delete-orphan"
@@ -65,22 +71,46 @@ class Application(Base):
         """The latest certificate issued for this application, if any."""
         return self.certificates[-1] if self.certificates else None
 
+    def identity(self) -> Identity:
+        """The identity fields that purging removes; PersonalDataPurged once they are gone."""
+        if (
+            self.date_of_birth is None
+            or self.document_number is None
+            or (self.document_expires is None)
+        ):
+            raise PersonalDataPurged(self.id)
+        return Identity(self.date_of_birth, self.document_number, self.document_expires)
+
     def subject_dict(self) -> dict[str, Any]:
         """The ``applicant`` object exactly as the contract shows it."""
+        identity = self.identity()
         return {
             "family_name": self.family_name,
             "given_names": self.given_names,
             "other_names": list(self.other_names),
-            "date_of_birth": self.date_of_birth.isoformat(),
+            "date_of_birth": identity.date_of_birth.isoformat(),
             "place_of_birth": {"city": self.birth_city, "country": self.birth_country},
             "nationalities": list(self.nationalities),
             "identity_document": {
                 "type": self.document_type,
-                "number": self.document_number,
+                "number": identity.document_number,
                 "issuing_country": self.document_country,
-                "expires": self.document_expires.isoformat(),
+                "expires": identity.document_expires.isoformat(),
             },
         }
+
+
+class PersonalDataPurged(Exception):
+    """The application's personal data has been purged at the end of its lifetime."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The identity fields of an application whose data has not been purged."""
+
+    date_of_birth: date
+    document_number: str
+    document_expires: date
 
 
 class Residence(Base):

@@ -24,7 +24,10 @@ def application_out(application: Application, *, base_url: str, now: datetime) -
             issued_at=_iso(certificate.issued_at) or "",
             expires_at=_iso(certificate.expires_at) or "",
             pdf_url=f"/api/v1/applications/{application.id}/certificate.pdf",
-            verify_url=verify_url(base_url, certificate.token),
+            # once purged, the token is gone: the page for typed verification remains
+            verify_url=verify_url(base_url, certificate.token)
+            if certificate.token
+            else f"{base_url}/v",
             specimen=certificate.specimen,
         )
     return ApplicationOut(

@@ -91,18 +91,19 @@ def claim(session: DbSession, check_id: str, now: datetime, lease: timedelta) ->
 def build_query(check: Check) -> Query:
     """What the adapter is told: the subject as filed and the periods in its country only."""
     app = check.application
+    identity = app.identity()
     subject = Subject(
         family_name=app.family_name,
         given_names=app.given_names,
         other_names=tuple(app.other_names),
-        date_of_birth=app.date_of_birth,
+        date_of_birth=identity.date_of_birth,
         place_of_birth_city=app.birth_city,
         place_of_birth_country=app.birth_country,
         nationalities=tuple(app.nationalities),
         document_type=app.document_type,
-        document_number=app.document_number,
+        document_number=identity.document_number,
         document_issuing_country=app.document_country,
-        document_expires=app.document_expires,
+        document_expires=identity.document_expires,
     )
     periods = tuple(
         ResidencePeriod(r.start, r.end) for r in app.residences if r.country == check.country

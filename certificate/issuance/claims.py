@@ -109,7 +109,7 @@ def build_claims(
         "exp": int(expires_at.timestamp()),
         "fn": application.family_name,
         "gn": application.given_names,
-        "dob": application.date_of_birth.isoformat(),
+        "dob": application.identity().date_of_birth.isoformat(),
         "c": encode_outcomes((check.country, check_outcome(check)) for check in application.checks),
     }
     if specimen:

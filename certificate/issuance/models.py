@@ -34,8 +34,11 @@ class Certificate(Base):
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     kid: Mapped[str] = mapped_column(String(64))
-    token: Mapped[str] = mapped_column(Text)
-    holder_date_of_birth: Mapped[date] = mapped_column(Date)
+    token: Mapped[str | None] = mapped_column(Text)  # None once purged
+    # the holder's date of birth, for typed verification; after the data's lifetime only
+    # its keyed hash remains (``holder_dob_hash``), and the token is dropped
+    holder_date_of_birth: Mapped[date | None] = mapped_column(Date)
+    holder_dob_hash: Mapped[str | None] = mapped_column(String(80))
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     specimen: Mapped[bool] = mapped_column(Boolean, default=False)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

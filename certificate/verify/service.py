@@ -12,7 +12,6 @@ the result, and the verifier's organisation only if they chose to give it.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +23,7 @@ from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate, CertificateStatus, CertificateVerification
+from certificate.retention import dob_matches
 from certificate.signing import jws
 from certificate.signing.keys import PublicKeys
 from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
@@ -88,7 +88,7 @@ def _clean_organisation(organisation: str | None) -> str | None:
 def _status_of(
     session: DbSession,
     certificate: Certificate,
-    claims: dict[str, Any],
+    claims: dict[str, Any] | None,
     now: datetime,
     method: str,
     organisation: str | None = None,
@@ -175,9 +175,7 @@ def verify_number(
     """
     canonical = normalise_certificate_id(certificate_id)
     certificate = session.get(Certificate, canonical) if canonical else None
-    expected = certificate.holder_date_of_birth.isoformat() if certificate else "0000-00-00"
-    given = date_of_birth.isoformat() if date_of_birth else "----------"
-    if certificate is None or not hmac.compare_digest(expected, given):
+    if certificate is None or not dob_matches(certificate, date_of_birth):
         return UNKNOWN
     return _stored_certificate(session, keys, certificate, now, "number", organisation)
 
@@ -230,6 +228,8 @@ def _stored_certificate(
     organisation: str | None = None,
 ) -> Verification:
     """The status of a certificate found in the database, with its signed claims."""
+    if certificate.token is None:  # personal data purged: the status, without claims
+        return _status_of(session, certificate, None, now, method, organisation)
     public_key = keys.get(session, certificate.kid)
     if public_key is None:  # pragma: no cover - keys are never deleted
         return INVALID
