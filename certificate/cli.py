@@ -35,7 +35,7 @@ from certificate.issuance.revocation import (
     find_certificate,
     revoke,
 )
-from certificate.issuance.service import NotReissuable, reissue
+from certificate.issuance.service import NotReissuable, reissue, settle_document
 from certificate.runtime import runtime
 from certificate.signing.keys import rotate
 
@@ -211,6 +211,7 @@ def reissue_command(certificate_id: str, reason: str) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--reason") from exc
     db.session.commit()
+    settle_document(rt.files, new.id)
     click.echo(f"superseded {old.id} (generation {old.generation})")
     click.echo(new.id)
 

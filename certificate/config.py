@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
     "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,
     "PURGE_INTERVAL_SECONDS": 3600,
+    # a PDF written for a certificate whose row never committed (a crash) is removed after this
+    "ORPHAN_DOCUMENT_SECONDS": 60,
     "TOKEN_TTL_SECONDS": 3600,
     "SESSION_IDLE_SECONDS": 30 * 60,
     "SESSION_ABSOLUTE_SECONDS": 12 * 3600,
@@ -48,6 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    # a connection that died with a database restart is replaced, not handed to a request
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 
 
@@ -118,6 +122,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "SESSION_IDLE_SECONDS",
         "SESSION_ABSOLUTE_SECONDS",
         "PURGE_INTERVAL_SECONDS",
+        "ORPHAN_DOCUMENT_SECONDS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

@@ -24,7 +24,11 @@ from certificate.applications.models import Application
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.issuance.service import issue_if_ready
+from certificate.issuance.service import (
+    issue_if_ready,
+    settle_document,
+    settle_pending_documents,
+)
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
 from certificate.retention import purge_due
 from certificate.runtime import runtime
@@ -125,9 +129,10 @@ def issue_for(application_id: str) -> None:
             )
             db.session.commit()
     except IntegrityError:
-        db.session.rollback()  # another worker issued it first
+        db.session.rollback()  # another worker issued it first; its PDF stays pending
         return
     if certificate is not None:
+        settle_document(rt.files, certificate.id)
         CERTIFICATES_ISSUED.inc()
 
 
@@ -155,6 +160,10 @@ def sweep() -> list[str]:
     now = utcnow()
     while chain_verifications(db.session):
         db.session.commit()
+    settle_pending_documents(
+        db.session, runtime().files, float(current_app.config["ORPHAN_DOCUMENT_SECONDS"])
+    )
+    db.session.rollback()
     if time.monotonic() - _last_purge >= float(current_app.config["PURGE_INTERVAL_SECONDS"]):
         _last_purge = time.monotonic()
         purge()

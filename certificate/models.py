@@ -1,5 +1,6 @@
 """Imports every model so that the metadata (and Alembic) sees the whole schema."""
 
+from certificate.admin.models import PendingAction
 from certificate.agency.models import Agency, AgencyKey, UsedAssertion
 from certificate.applications.models import Application, IdempotencyKey, Residence
 from certificate.audit import AuditEvent
@@ -17,6 +18,7 @@ __all__ = [
     "Certificate",
     "Check",
     "IdempotencyKey",
+    "PendingAction",
     "Residence",
     "SigningKey",
     "UsedAssertion",

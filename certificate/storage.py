@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -23,6 +24,14 @@ class FileStore(Protocol):
 
     def delete(self, name: str) -> None:
         """Remove ``name`` if it exists."""
+        ...
+
+    def rename(self, source: str, target: str) -> None:
+        """Atomically give ``source`` the name ``target``; FileNotFoundError when absent."""
+        ...
+
+    def ages(self, suffix: str) -> dict[str, float]:
+        """The names ending in ``suffix``, with their age in seconds."""
         ...
 
 
@@ -55,3 +64,18 @@ class LocalFileStore:
     def delete(self, name: str) -> None:
         """Remove a stored file (nothing happens when it is already gone)."""
         self._path(name).unlink(missing_ok=True)
+
+    def rename(self, source: str, target: str) -> None:
+        """Atomic within one directory."""
+        os.replace(self._path(source), self._path(target))
+
+    def ages(self, suffix: str) -> dict[str, float]:
+        """Files ending in ``suffix`` and how long ago they were written."""
+        if not self.directory.exists():
+            return {}
+        now = time.time()
+        return {
+            path.name: now - path.stat().st_mtime
+            for path in self.directory.iterdir()
+            if path.name.endswith(suffix)
+        }

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 
 def server_url() -> str | None:
@@ -31,7 +32,7 @@ def fresh_database(directory: Path) -> Iterator[str]:
         yield f"sqlite:///{directory / 'test.sqlite3'}"
         return
     name = f"ipc_test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from certificate.admin.approvals import MAX_NOTE_LENGTH
 from certificate.agency.forms import AnswerForm
 
 MAX_REASON_LENGTH = 500
@@ -45,9 +46,7 @@ class RejectForm(FlaskForm):
         "Note (optional)",
         validators=[
             Optional(),
-            Length(
-                max=MAX_REASON_LENGTH, message=f"must be at most {MAX_REASON_LENGTH} characters"
-            ),
+            Length(max=MAX_NOTE_LENGTH, message=f"must be at most {MAX_NOTE_LENGTH} characters"),
         ],
         description="Why you reject it. Kept in the audit log.",
         render_kw={"rows": 2},

@@ -46,9 +46,7 @@ class PendingAction(Base):
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     # what is applied on approval: the answer, records included, for answer_check;
     # sealed like the records themselves, and cleared once the action is decided
-    payload: Mapped[dict[str, Any] | None] = mapped_column(
-        EncryptedJSON("pending_actions.payload")
-    )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("pending_actions.payload"))
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

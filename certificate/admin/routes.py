@@ -2,6 +2,9 @@
 
 The pages show what an operator needs to act (country, attempts, the last
 technical error, the deadline) and never a subject's identity or records.
+An answer entered by hand takes effect only once a second admin approves it
+on ``/admin/approvals`` (the two-person rule); a retry changes no answer and
+happens at once.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from certificate.admin import approvals
 from certificate.admin.forms import HandAnswerForm, RetryForm
-from certificate.admin.service import answer_by_hand
+from certificate.admin.models import ActionKind
 from certificate.agency.forms import OUTCOME_SHORT
 from certificate.applications.forms import Problem
 from certificate.applications.routes import when
@@ -28,6 +33,15 @@ from certificate.runtime import runtime
 from country_adapters.countries import country_name
 
 bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
+
+
+@bp.record_once
+def _register_approval_pages(state: BlueprintSetupState) -> None:
+    """The approval pages (``/admin/approvals``) come with the admin pages about checks."""
+    from certificate.admin.approval_routes import bp as approval_pages
+
+    state.app.register_blueprint(approval_pages)
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +79,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "admin/checks.html",
         checks=checks.failed_checks(db.session),
+        awaiting=approvals.open_action_subjects(db.session, ActionKind.ANSWER_CHECK),
         country_name=country_name,
         when=when,
     )
@@ -87,7 +102,10 @@ def retry(check_id: str) -> ResponseReturnValue:
 @bp.route("/<check_id>/answer", methods=["GET", "POST"])
 @admin_required
 def answer(check_id: str) -> ResponseReturnValue:
-    """Enter an agency's answer by hand: the same rules and confirmation step as the portal."""
+    """Enter an agency's answer by hand: the same rules and confirmation step as the portal.
+
+    Confirming asks for a second admin's approval; the check is unchanged until then.
+    """
     check = _failed_or_404(check_id)
     form = HandAnswerForm()
     if request.method == "GET" or request.form.get("edit"):
@@ -111,18 +129,29 @@ def answer(check_id: str) -> ResponseReturnValue:
             outcome_words=OUTCOME_SHORT,
             country_name=country_name(check.country),
         )
-    answer_by_hand(
-        db.session,
-        check,
-        data.to_answer(),
-        now=utcnow(),
-        actor=_actor(),
-        reason=form.reason.data or "",
-    )
-    application_id = check.application_id
+    try:
+        approvals.request_hand_answer(
+            db.session,
+            check,
+            data.to_answer(),
+            reason=form.reason.data or "",
+            requester=current_user._get_current_object(),
+            now=utcnow(),
+        )
+    except approvals.AlreadyPending:
+        db.session.rollback()
+        flash(
+            f"An answer for {country_name(check.country)} already waits for approval; "
+            "approve or reject it first.",
+            "info",
+        )
+        return redirect(url_for("admin_approvals.index"), 303)
     db.session.commit()
-    runtime().jobs.submit_issuance(application_id)
-    flash(f"The answer for {country_name(check.country)} is recorded and final.", "success")
+    flash(
+        f"Your answer for {country_name(check.country)} waits for a second administrator's "
+        "approval; the check is unchanged until then.",
+        "success",
+    )
     return redirect(url_for("admin_checks.index"), 303)
 
 
@@ -131,6 +160,7 @@ def _answer_page(check: Check, form: HandAnswerForm, problems: list[Problem] | N
     return render_template(
         "admin/checks_answer.html",
         check=check,
+        pending=approvals.open_action_for(db.session, ActionKind.ANSWER_CHECK, check.id),
         form=form,
         problems=problems,
         errors={p.field_id: p.message for p in reversed(problems) if p.field_id},

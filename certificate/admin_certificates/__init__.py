@@ -1,1 +1,1 @@
-"""Admin pages about issued certificates: find one by its number, revoke it with a reason."""
+"""Admin pages about issued certificates: find one by its number, ask for its revocation with a reason."""

@@ -1,8 +1,10 @@
-"""``/admin/certificates``: list and search issued certificates, revoke one with a reason.
+"""``/admin/certificates``: list and search issued certificates, ask to revoke one with a reason.
 
 The pages show what an administrator needs to act on a certificate (its
 number, generation, dates and status) and never the holder's identity or
-records.
+records. An admin's revocation takes effect only once a second admin approves
+it on ``/admin/approvals`` (the two-person rule); the operator command
+``flask certificates revoke`` still revokes at once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from certificate.admin import approvals
+from certificate.admin.models import ActionKind
 from certificate.admin_certificates.forms import RevokeForm, SearchForm
 from certificate.auth.models import Role
 from certificate.db import db, utcnow
@@ -22,10 +26,8 @@ from certificate.extensions import login_manager
 from certificate.issuance.models import Certificate
 from certificate.issuance.revocation import (
     AlreadyRevoked,
-    CertificateNotFound,
     find_certificate,
     recent_certificates,
-    revoke,
 )
 
 bp = Blueprint("admin_certificates", __name__, url_prefix="/admin/certificates")
@@ -56,7 +58,13 @@ def _page(
 ) -> ResponseReturnValue:
     now = utcnow()
     rows = [(certificate, certificate.status_at(now).value) for certificate in certificates]
-    body = render_template("admin/certificates.html", rows=rows, search=search, searched=searched)
+    body = render_template(
+        "admin/certificates.html",
+        rows=rows,
+        search=search,
+        searched=searched,
+        awaiting=approvals.open_action_subjects(db.session, ActionKind.REVOKE_CERTIFICATE),
+    )
     return body, status
 
 
@@ -86,6 +94,9 @@ def _revoke_page(
         certificate=certificate,
         status=certificate.status_at(utcnow()).value,
         form=form,
+        pending=approvals.open_action_for(
+            db.session, ActionKind.REVOKE_CERTIFICATE, certificate.id
+        ),
     )
     return body, status
 
@@ -93,7 +104,7 @@ def _revoke_page(
 @bp.route("/<certificate_id>/revoke", methods=["GET", "POST"])
 @admin_required
 def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
-    """Ask for a reason, then revoke: every verification answers ``revoked`` from now on."""
+    """Ask for a reason, then ask for the revocation; a second admin's approval makes it happen."""
     certificate = find_certificate(db.session, certificate_id)
     if certificate is None:
         abort(404, "There is no certificate with this number.")
@@ -103,21 +114,29 @@ def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
     if not form.validate():
         return _revoke_page(certificate, form, status=400)
     try:
-        revoke(
+        approvals.request_revocation(
             db.session,
-            certificate.id,
+            certificate,
             reason=form.reason.data or "",
-            actor=f"user:{current_user.id}",
+            requester=current_user._get_current_object(),
             now=utcnow(),
         )
     except AlreadyRevoked:
+        db.session.rollback()
         flash(f"Certificate {certificate.id} was already revoked.", "info")
         return redirect(url_for("admin_certificates.index"))
+    except approvals.AlreadyPending:
+        db.session.rollback()
+        flash(f"A revocation of certificate {certificate.id} already waits for approval.", "info")
+        return redirect(url_for("admin_approvals.index"))
     except ValueError:
+        db.session.rollback()
         form.reason.errors = ["is required"]
         return _revoke_page(certificate, form, status=400)
-    except CertificateNotFound:  # pragma: no cover - found just above
-        abort(404)
     db.session.commit()
-    flash(f"Certificate {certificate.id} is revoked.", "success")
+    flash(
+        f"The revocation of certificate {certificate.id} waits for a second administrator's "
+        "approval; the certificate stays valid until then.",
+        "success",
+    )
     return redirect(url_for("admin_certificates.index"))

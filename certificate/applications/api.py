@@ -17,7 +17,7 @@ from certificate.auth.models import Role, User
 from certificate.checks.models import CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
-from certificate.issuance.service import pdf_name
+from certificate.issuance.service import pdf_name, settle_document
 from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
 
@@ -159,7 +159,9 @@ def certificate_pdf_response(application: Application) -> Response:
             "The certificate's document was erased with the "
             "application's personal data at the end of its lifetime.",
         )
-    data = runtime().files.get(pdf_name(certificate.id))
+    files = runtime().files
+    settle_document(files, certificate.id)  # a no-op unless a crash interrupted the rename
+    data = files.get(pdf_name(certificate.id))
     record_event(
         db.session,
         actor=f"user:{application.user_id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,40 @@ class IssuanceSettings:
 def verify_url(base_url: str, token: str) -> str:
     """The QR content: the token travels in the fragment, which never reaches a server."""
     return f"{base_url}/v#{token}"
+
+
+PENDING = ".pending"
+"""Suffix of a PDF written before its certificate row is committed."""
+
+
+def pending_pdf_name(certificate_id: str) -> str:
+    """Where a new PDF waits until its certificate is committed."""
+    return pdf_name(certificate_id) + PENDING
+
+
+def settle_document(files: FileStore, certificate_id: str) -> None:
+    """Give a committed certificate's PDF its final name (safe to call again)."""
+    with contextlib.suppress(FileNotFoundError):  # already settled
+        files.rename(pending_pdf_name(certificate_id), pdf_name(certificate_id))
+
+
+def settle_pending_documents(session: DbSession, files: FileStore, older_than: float = 60.0) -> int:
+    """After a crash: promote the PDFs of committed certificates, delete the others.
+
+    A PDF is written as ``<id>.pdf.pending`` before its row is committed and
+    renamed after, so a crash in between never leaves two documents for one
+    application: the sweeper finishes the rename, or removes the orphan.
+    """
+    settled = 0
+    for name, age in files.ages(PENDING).items():
+        certificate_id = name.removesuffix(".pdf" + PENDING)
+        if session.get(Certificate, certificate_id) is not None:
+            settle_document(files, certificate_id)
+            settled += 1
+        elif age > older_than:
+            files.delete(name)
+            settled += 1
+    return settled
 
 
 def pdf_name(certificate_id: str) -> str:
@@ -122,7 +157,7 @@ def _issue(
     if settings.pades is not None:
         credentials = settings.pades.credentials(now, outlive=settings.validity)
         pdf = sign_pdf(pdf, credentials, verify_url=document.verify_url)
-    files.put(pdf_name(certificate_id), pdf)
+    files.put(pending_pdf_name(certificate_id), pdf)  # settled once the row is committed
     certificate = Certificate(
         id=certificate_id,
         application_id=application.id,

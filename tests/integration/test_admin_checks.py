@@ -1,4 +1,8 @@
-"""Admin pages about failed checks: list, retry, answer by hand; admins only."""
+"""Admin pages about failed checks: list, retry, answer by hand; admins only.
+
+An answer by hand takes effect once a second admin approves it; the two-person
+rule itself is tested in test_two_person.py.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from certificate.admin.models import PendingAction
 from certificate.checks.models import Check
 from certificate.db import db, utcnow
 from tests.conftest import drain
 from tests.integration.test_portal import (
-    CONFIRM,
     RECORDS,
     actions,
     certificate_outcomes_and_text,
@@ -28,6 +32,17 @@ from tests.integration.test_portal import (
 )
 
 LAST_ERROR = "agency answered HTTP 500 three times"
+CONFIRM = "Confirm — ask for approval"
+
+
+def approve_all(app: Flask, approver: FlaskClient) -> None:
+    """A second admin approves every pending action through the approvals page."""
+    with app.app_context():
+        ids = list(
+            db.session.scalars(select(PendingAction.id).where(PendingAction.decision.is_(None)))
+        )
+    for action_id in ids:
+        assert approver.post(f"/admin/approvals/{action_id}/approve").status_code == 303
 
 
 def fail(app: Flask, application_id: str, *countries: str) -> None:
@@ -129,6 +144,9 @@ def test_answer_by_hand_with_reason_and_confirmation(
 
     done = admin.post(path, data={**RECORDS, "reason": reason, "confirm": "1"})
     assert done.status_code == 303
+    assert check_of(app, failed["application"], "TH").status == "failed"  # until approved
+    make_user(app, "second.admin@example.org", "admin")
+    approve_all(app, login(app, "second.admin@example.org"))
     check = check_of(app, failed["application"], "TH")
     assert (check.status, check.outcome, len(check.records)) == ("answered", "record_found", 2)
     by_hand = [e for e in actions(app, th) if e[0] == "check.answered_by_hand"]
@@ -136,9 +154,15 @@ def test_answer_by_hand_with_reason_and_confirmation(
         (
             "check.answered_by_hand",
             f"user:{failed['admin_id']}",
-            {"country": "TH", "outcome": "record_found", "reason": reason},
+            {
+                "country": "TH",
+                "outcome": "record_found",
+                "reason": reason,
+                "approved_by": by_hand[0][2]["approved_by"],
+            },
         )
     ]
+    assert by_hand[0][2]["approved_by"] != f"user:{failed['admin_id']}"
     assert admin.post(path, data={**RECORDS, "reason": reason, "confirm": "1"}).status_code == 404
 
     # the remaining failed check is retried; the certificate shows the hand-entered records

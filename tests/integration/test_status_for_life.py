@@ -2,6 +2,8 @@
 
 Each status must be answered the same way everywhere: the API by token, by
 typed number and by upload, and the /v page (typed number and upload).
+An admin's revocation on the page takes effect once a second admin approves it
+(the operator command revokes at once).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from certificate.admin.models import PendingAction
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
 from tests.conftest import application_body, drain, web_login
@@ -224,6 +227,14 @@ def test_the_admin_page_finds_and_revokes_with_a_reason(
     )
     assert done.status_code == 302
     anonymous = app.test_client()
+    _assert_everywhere(anonymous, issued, "valid")  # until a second admin approves
+
+    second = app.test_client()
+    _login(second, runner, "admin", "second.root@example.org")
+    with app.app_context():
+        action = db.session.query(PendingAction).filter_by(subject_id=issued["id"]).one()
+        action_id = action.id
+    assert second.post(f"/admin/approvals/{action_id}/approve").status_code == 303
     _assert_everywhere(anonymous, issued, "revoked")
     with app.app_context():
         row = db.session.get(Certificate, issued["id"])

@@ -1,0 +1,188 @@
+"""``/admin/approvals``: actions one admin asked for, approved or rejected by another.
+
+Every admin sees every pending action. Approving applies it (a revocation, an
+answer entered by hand) at once; the admin who asked cannot approve it (403),
+an action decided before or whose subject changed meanwhile is refused (409)
+and nothing changes. Only an answer's detail page shows its records, and each
+showing is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from certificate.admin import approvals
+from certificate.admin.forms import ApproveForm, RejectForm
+from certificate.admin.models import ActionKind, PendingAction
+from certificate.admin.routes import admin_required
+from certificate.agency.forms import OUTCOME_SHORT
+from certificate.applications.routes import when
+from certificate.auth.models import User
+from certificate.checks.models import Check
+from certificate.db import db, utcnow
+from certificate.runtime import runtime
+from country_adapters.countries import country_name
+
+bp = Blueprint("admin_approvals", __name__, url_prefix="/admin/approvals")
+
+KIND_WORDS = {
+    ActionKind.REVOKE_CERTIFICATE.value: "Revoke a certificate",
+    ActionKind.ANSWER_CHECK.value: "Answer a failed check by hand",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One action as the pages show it."""
+
+    action: PendingAction
+    kind: str
+    subject: str
+    requested_by: str
+    decided_by: str | None
+    mine: bool
+    stale: str | None
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _user_names(ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    users = db.session.scalars(select(User).where(User.id.in_(ids)))
+    return {user.id: f"{user.name} <{user.email}>" for user in users}
+
+
+def _subject(action: PendingAction) -> str:
+    if action.kind == ActionKind.REVOKE_CERTIFICATE.value:
+        return f"Certificate {action.subject_id}"
+    check = db.session.get(Check, action.subject_id)
+    country = country_name(check.country) if check is not None else "unknown country"
+    return f"Check {action.subject_id[:8].upper()} ({country})"
+
+
+def _rows(actions: list[PendingAction], *, with_staleness: bool) -> list[Row]:
+    names = _user_names(
+        {a.requested_by for a in actions} | {a.decided_by for a in actions if a.decided_by}
+    )
+    me = _me()
+    return [
+        Row(
+            action=action,
+            kind=KIND_WORDS.get(action.kind, action.kind),
+            subject=_subject(action),
+            requested_by=names.get(action.requested_by, action.requested_by),
+            decided_by=names.get(action.decided_by, action.decided_by)
+            if action.decided_by
+            else None,
+            mine=action.requested_by == me.id,
+            stale=approvals.stale_reason(db.session, action) if with_staleness else None,
+        )
+        for action in actions
+    ]
+
+
+def _found_or_404(action_id: str) -> PendingAction:
+    action = db.session.get(PendingAction, action_id)
+    if action is None:
+        abort(404, "There is no pending action with this id.")
+    return action
+
+
+@bp.get("")
+@admin_required
+def index() -> ResponseReturnValue:
+    """Every action waiting for a second admin, the oldest first, and the latest decided ones."""
+    return render_template(
+        "admin/approvals.html",
+        pending=_rows(approvals.open_actions(db.session), with_staleness=True),
+        decided=_rows(approvals.recently_decided(db.session), with_staleness=False),
+        when=when,
+    )
+
+
+@bp.get("/<action_id>")
+@admin_required
+def show(action_id: str) -> ResponseReturnValue:
+    """One action in full, with the forms to approve or reject it; an answer's records are shown."""
+    action = _found_or_404(action_id)
+    (row,) = _rows([action], with_staleness=action.is_open)
+    if action.payload is not None:
+        approvals.record_action_viewed(db.session, action, viewer=_me(), now=utcnow())
+        db.session.commit()
+    return render_template(
+        "admin/approval.html",
+        row=row,
+        action=action,
+        answer=action.payload if action.kind == ActionKind.ANSWER_CHECK.value else None,
+        outcome_words=OUTCOME_SHORT,
+        approve_form=ApproveForm(formdata=None),
+        reject_form=RejectForm(formdata=None),
+        when=when,
+    )
+
+
+@bp.post("/<action_id>/approve")
+@admin_required
+def approve(action_id: str) -> ResponseReturnValue:
+    """Approve another admin's action: its effect happens now, in the same transaction."""
+    if not ApproveForm().validate_on_submit():
+        abort(400, "The form has expired; reload the page and try again.")
+    try:
+        approved = approvals.approve(db.session, action_id, approver=_me(), now=utcnow())
+    except approvals.ActionNotFound as exc:
+        db.session.rollback()
+        abort(404, str(exc))
+    except (approvals.SelfApproval, approvals.NotAnAdmin) as exc:
+        db.session.rollback()
+        abort(403, str(exc))
+    except (approvals.AlreadyDecided, approvals.StaleAction) as exc:
+        db.session.rollback()
+        abort(409, str(exc))
+    action = approved.action
+    subject = _subject(action)
+    db.session.commit()
+    if approved.issuance_due is not None:
+        runtime().jobs.submit_issuance(approved.issuance_due)
+    done = (
+        "is revoked"
+        if action.kind == ActionKind.REVOKE_CERTIFICATE.value
+        else "has its answer recorded; it is final"
+    )
+    flash(f"Approved: {subject} {done}.", "success")
+    return redirect(url_for("admin_approvals.index"), 303)
+
+
+@bp.post("/<action_id>/reject")
+@admin_required
+def reject(action_id: str) -> ResponseReturnValue:
+    """Reject an action (or withdraw one's own); nothing else changes."""
+    form = RejectForm()
+    if not form.validate_on_submit():
+        abort(400, "The note is too long, or the form has expired; reload the page and try again.")
+    try:
+        action = approvals.reject(
+            db.session, action_id, decider=_me(), now=utcnow(), note=form.note.data or ""
+        )
+    except approvals.ActionNotFound as exc:
+        db.session.rollback()
+        abort(404, str(exc))
+    except approvals.NotAnAdmin as exc:
+        db.session.rollback()
+        abort(403, str(exc))
+    except approvals.AlreadyDecided as exc:
+        db.session.rollback()
+        abort(409, str(exc))
+    subject = _subject(action)
+    withdrawn = action.requested_by == action.decided_by
+    db.session.commit()
+    flash(f"{'Withdrawn' if withdrawn else 'Rejected'}: {subject}. Nothing was changed.", "info")
+    return redirect(url_for("admin_approvals.index"), 303)
