@@ -12,9 +12,11 @@ the result, and the verifier's organisation only if they chose to give it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from cryptography import x509
 from sqlalchemy import insert, select
@@ -23,6 +25,7 @@ from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate, CertificateStatus, CertificateVerification
+from certificate.observability import VERIFICATION_SECONDS, VERIFICATIONS, timed
 from certificate.retention import dob_matches
 from certificate.signing import jws
 from certificate.signing.keys import PublicKeys
@@ -131,6 +134,26 @@ def chain_verifications(session: DbSession, limit: int = 1000) -> int:
     return len(pending)
 
 
+F = TypeVar("F", bound=Callable[..., Verification])
+
+
+def _measured(method: str) -> Callable[[F], F]:
+    """Count each answer by method and status, and time it (Prometheus)."""
+
+    def decorate(function: F) -> F:
+        @wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Verification:
+            with timed(VERIFICATION_SECONDS, method=method):
+                result = function(*args, **kwargs)
+            VERIFICATIONS.labels(method=method, status=result.status).inc()
+            return result
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+@_measured("token")
 def verify_token(
     session: DbSession,
     keys: PublicKeys,
@@ -159,6 +182,7 @@ def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
     return "expired" if int(claims["exp"]) <= now.timestamp() else "unknown"
 
 
+@_measured("number")
 def verify_number(
     session: DbSession,
     keys: PublicKeys,
@@ -180,6 +204,7 @@ def verify_number(
     return _stored_certificate(session, keys, certificate, now, "number", organisation)
 
 
+@_measured("pdf")
 def verify_pdf(
     session: DbSession,
     keys: PublicKeys,

@@ -24,6 +24,10 @@ def test_metrics_count_checks_and_issuance(
     assert 'ipc_checks{country="KE",status="answered"} 1.0' in after
     assert "ipc_certificates_issued_total" in after
     assert 'ipc_agency_answer_seconds_count{country="KE"}' in after
+    client.post("/api/v1/verify", json={"token": "not.a.token"})
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert 'ipc_verifications_total{method="token",status="invalid"}' in scraped
+    assert 'ipc_verification_seconds_count{method="token"}' in scraped
     assert "UNIQUECANARY" not in after
     assert "1990-04-17" not in after
 
