@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -54,10 +54,11 @@ bp = Blueprint("observability", __name__)
 
 
 class CheckStatusCollector(Collector):
-    """Checks by status and country, counted in the database when scraped."""
+    """Checks by status and country, counted in the database when scraped.
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    Collected inside the scraping request, with its own database session: a
+    second session could wait on the first one's lock (SQLite).
+    """
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """One gauge sample per (status, country)."""
@@ -67,14 +68,13 @@ class CheckStatusCollector(Collector):
             "ipc_checks", "Checks by status and country", labels=["status", "country"]
         )
         try:
-            with self.app.app_context():
-                rows = db.session.execute(
-                    select(Check.status, Check.country, func.count()).group_by(
-                        Check.status, Check.country
-                    )
-                ).all()
-                db.session.rollback()
+            rows = db.session.execute(
+                select(Check.status, Check.country, func.count()).group_by(
+                    Check.status, Check.country
+                )
+            ).all()
         except SQLAlchemyError:
+            db.session.rollback()
             rows = []
         for status, country, count in rows:
             gauge.add_metric([status, country], count)
@@ -111,7 +111,7 @@ def metrics() -> Response:
     else:
         for instrument in _INSTRUMENTS:
             registry.register(instrument)
-    registry.register(CheckStatusCollector(current_app._get_current_object()))  # type: ignore[attr-defined]
+    registry.register(CheckStatusCollector())
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

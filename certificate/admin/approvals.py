@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from certificate.admin.models import ActionKind, Decision, PendingAction
 from certificate.admin.service import answer_by_hand
+from certificate.applications.models import ApplicationStatus
 from certificate.audit import record_event
 from certificate.auth.models import Role, User
 from certificate.checks.models import Check, CheckStatus
@@ -36,6 +37,7 @@ from country_adapters.base import Answer, Outcome, Record
 
 MAX_NOTE_LENGTH = 500
 
+_NOT_IN_PROGRESS = "The application is no longer in progress (it was withdrawn)."
 _SUBJECT_TYPE = {ActionKind.REVOKE_CERTIFICATE: "certificate", ActionKind.ANSWER_CHECK: "check"}
 
 
@@ -212,7 +214,8 @@ def request_hand_answer(
 
     Nothing changes on the check until another admin approves. ValueError for
     a blank reason, CheckNotFailed (from the checks service) when the check is
-    not ``failed``, AlreadyPending when an answer for it already waits.
+    not ``failed``, StaleAction when its application is no longer in progress
+    (withdrawn), AlreadyPending when an answer for it already waits.
     """
     _require_admin(requester)
     reason = reason.strip()
@@ -220,6 +223,8 @@ def request_hand_answer(
         raise ValueError("a reason is required")
     if check.status != CheckStatus.FAILED.value:
         raise CheckNotFailed(check.id)
+    if check.application.status != ApplicationStatus.IN_PROGRESS.value:
+        raise StaleAction(_NOT_IN_PROGRESS)
     return _new_action(
         session,
         ActionKind.ANSWER_CHECK,
@@ -295,6 +300,8 @@ def stale_reason(session: DbSession, action: PendingAction, *, lock: bool = Fals
         return "The check no longer exists."
     if subject.status != CheckStatus.FAILED.value:
         return f"The check is no longer failed: it is now “{subject.status}”."
+    if subject.application.status != ApplicationStatus.IN_PROGRESS.value:
+        return _NOT_IN_PROGRESS
     if not action.payload:
         return "The answer is no longer stored."
     return None

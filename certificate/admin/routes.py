@@ -138,6 +138,9 @@ def answer(check_id: str) -> ResponseReturnValue:
             requester=current_user._get_current_object(),
             now=utcnow(),
         )
+    except approvals.StaleAction as exc:
+        db.session.rollback()
+        abort(409, str(exc))
     except approvals.AlreadyPending:
         db.session.rollback()
         flash(

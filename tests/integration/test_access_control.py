@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.test import TestResponse
 
 from certificate import create_app
@@ -168,7 +168,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("applications.index", "GET"): public(),
     ("static", "GET"): public(),
     ("health.healthz", "GET"): public(),
-    ("observability.metrics", "GET"): public(),  # no personal data; keep it internal (operations.md)
+    (
+        "observability.metrics",
+        "GET",
+    ): public(),  # no personal data; keep it internal (operations.md)
     ("openapi.openapi_json", "GET"): public(),
     ("verify_api.published_keys", "GET"): public(),
     ("verify_api.verify", "POST"): public(),
@@ -319,9 +322,7 @@ def _file(app: Flask, client: FlaskClient, headers: dict[str, str], body: dict[s
 def _check(app: Flask, application_id: str, country: str) -> str:
     with app.app_context():
         return db.session.scalars(
-            select(Check.id).where(
-                Check.application_id == application_id, Check.country == country
-            )
+            select(Check.id).where(Check.application_id == application_id, Check.country == country)
         ).one()
 
 
@@ -345,6 +346,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             }
         )
         with app.app_context():
+            if db.engine.dialect.name == "sqlite":
+                # one thread here: a lock is never worth the service's 30 s wait (see
+                # test_metrics_counts_checks_for_a_logged_in_browser)
+                event.listen(db.engine, "connect", _short_busy_timeout)
+                db.engine.dispose()
             db.drop_all()
             db.create_all()
         try:
@@ -354,6 +360,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 db.session.remove()
                 db.drop_all()
                 db.engine.dispose()
+
+
+def _short_busy_timeout(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=500")
+    cursor.close()
 
 
 def _build_world(app: Flask) -> World:
@@ -395,7 +407,8 @@ def _build_world(app: Flask) -> World:
     ids["th_query"] = _check(app, ids["in_progress"], "TH")
     with app.app_context():
         check = db.session.get(Check, ids["ke_query"])
-        assert check is not None and check.status == "sent"
+        assert check is not None
+        assert check.status == "sent"
         question = ask_question(
             db.session,
             check,
@@ -441,14 +454,16 @@ def _build_world(app: Flask) -> World:
     drain(app)
     with app.app_context():
         application = db.session.get(Application, ids["complete"])
-        assert application is not None and application.status == "complete"
+        assert application is not None
+        assert application.status == "complete"
         assert application.current_certificate is not None
         certificate = application.current_certificate
         ids["certificate"] = certificate.id
 
         # an approval asked by one admin and already rejected by the other
         admin, admin2 = db.session.get(User, ids["admin"]), db.session.get(User, ids["admin2"])
-        assert admin is not None and admin2 is not None
+        assert admin is not None
+        assert admin2 is not None
         action = approvals.request_revocation(
             db.session, certificate, reason="Reported stolen", requester=admin2, now=utcnow()
         )
@@ -588,7 +603,11 @@ def snapshot(app: Flask) -> dict[str, Any]:
             "checks": sorted(
                 session.execute(
                     select(
-                        Check.id, Check.status, Check.outcome, Check.paused_at, Check.next_attempt_at
+                        Check.id,
+                        Check.status,
+                        Check.outcome,
+                        Check.paused_at,
+                        Check.next_attempt_at,
                     )
                 ).all(),
                 key=str,
@@ -854,3 +873,13 @@ def test_reply_form_cannot_redirect_to_another_question_or_owner(world: World) -
     question = world.get(CheckQuestion, world.ids["question"])
     assert question.reply is None
     assert question.check_id == world.ids["ke_query"]
+
+
+# --- found while walking: /metrics used a second session that waited on the request's own
+
+
+def test_metrics_counts_checks_for_a_logged_in_browser(world: World) -> None:
+    anonymous = world.callers["anonymous"].client.get("/metrics").get_data(as_text=True)
+    assert "ipc_checks{" in anonymous
+    admin = world.callers["admin"].client.get("/metrics").get_data(as_text=True)
+    assert "ipc_checks{" in admin

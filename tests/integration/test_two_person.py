@@ -399,6 +399,29 @@ def test_a_stale_answer_cannot_be_approved(
     assert action_of(app, action.id).decision is None
 
 
+def test_an_answer_for_a_withdrawn_application_cannot_be_approved(
+    app: Flask, client: FlaskClient, admins: dict[str, Any], failed_th: dict[str, str]
+) -> None:
+    a, b, th = admins["a"], admins["b"], failed_th["th"]
+    answer_by_hand(a, th)
+    action = the_only_open_action(app)
+    withdrawn = client.post(
+        f"/api/v1/applications/{failed_th['application']}/withdraw",
+        headers=signup_and_token_again(client),
+    )
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+
+    stale = b.post(f"/admin/approvals/{action.id}/approve")
+    assert stale.status_code == 409
+    assert "no longer in progress" in stale.get_data(as_text=True)
+    assert check_of(app, failed_th["application"], "TH").status == "failed"
+    # and no new answer can be asked for it
+    assert b.post(f"/admin/approvals/{action.id}/reject").status_code == 303
+    assert action_of(app, action.id).payload is None
+    assert answer_by_hand(a, th).status_code == 409
+    assert open_actions(app) == []
+
+
 # --- who may see and decide
 
 
