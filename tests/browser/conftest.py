@@ -68,9 +68,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed with the module: its event loop must not outlive it
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for the whole session."""
+    """Debian's Chromium, headless, for this module."""
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 

@@ -54,6 +54,8 @@ def _worst_case_application() -> Application:
         family_name="ش" * half,
         given_names="ض" * half,
         date_of_birth=date(1990, 4, 17),
+        document_number="A1234567",
+        document_expires=date(2031, 1, 1),
     )
     application.checks = [
         Check(country=country, status="answered", outcome=OUTCOMES[i % 3])
