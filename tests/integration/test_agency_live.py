@@ -484,7 +484,12 @@ def test_an_answer_right_after_the_202_is_accepted(
     filed = [file_application(applicant, f"Peeters{i}", ["BE"]) for i in range(12)]
     for application_id in filed:
         wait_complete(applicant, application_id, timeout=15)
+    # the simulator logs an answer once our 200 reaches it, a moment after we stored it
+    deadline = time.monotonic() + 5
     answers = belgium.sim.log()["answers"]
+    while len(answers) < len(filed) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answers = belgium.sim.log()["answers"]
     assert len(answers) == len(filed)
     assert {a["status"] for a in answers} == {200}, answers
 
