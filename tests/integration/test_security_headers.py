@@ -23,8 +23,13 @@ def _paths(app: Flask) -> list[str]:
         for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or set()) and not rule.arguments
     ]
-    return [*plain, "/static/style.css", "/applications/unknown", "/api/v1/applications/x",
-            "/no/such/page"]
+    return [
+        *plain,
+        "/static/style.css",
+        "/applications/unknown",
+        "/api/v1/applications/x",
+        "/no/such/page",
+    ]
 
 
 def test_every_answer_carries_the_security_headers(app: Flask, client: FlaskClient) -> None:
@@ -46,8 +51,11 @@ def test_every_answer_carries_the_security_headers(app: Flask, client: FlaskClie
 
 def _logged_in_cookie(client: FlaskClient, base_url: str = "http://localhost") -> str:
     signup_and_token(client)
-    page = client.post("/login", data={"email": "ada@example.org",
-                                       "password": "correct horse battery"}, base_url=base_url)
+    page = client.post(
+        "/login",
+        data={"email": "ada@example.org", "password": "correct horse battery"},
+        base_url=base_url,
+    )
     return str(page.headers.get("Set-Cookie", ""))
 
 
