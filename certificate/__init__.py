@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from certificate.admin.approval_routes import bp as admin_approvals_pages
     from certificate.admin.routes import bp as admin_checks_pages
     from certificate.admin_certificates.routes import bp as admin_certificates_pages
     from certificate.agency.api import bp as agency_api
@@ -79,6 +80,7 @@ def _register_blueprints(app: Flask) -> None:
         portal_pages,
         admin_checks_pages,
         admin_certificates_pages,
+        admin_approvals_pages,
     ):
         app.register_blueprint(blueprint)
 

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select
 
+from certificate.admin.models import Decision, PendingAction
 from certificate.agency.models import CheckQuestion
 from certificate.applications.models import Application, ApplicationStatus, Residence
 from certificate.audit import record_event
@@ -102,6 +103,7 @@ def purge_application(
     session.execute(delete(Residence).where(Residence.application_id == application.id))
     if check_ids:
         session.execute(delete(CheckQuestion).where(CheckQuestion.check_id.in_(check_ids)))
+    _close_pending_actions(session, [*check_ids, *(c.id for c in application.certificates)], now)
     session.expire(application, ["residences"])
     record_event(
         session,
@@ -111,6 +113,23 @@ def purge_application(
         subject_id=application.id,
         at=now,
     )
+
+
+def _close_pending_actions(session: DbSession, subject_ids: list[str], now: datetime) -> None:
+    """Requests awaiting a second admin about purged data are rejected, and their copy of
+    any records erased."""
+    if not subject_ids:
+        return
+    open_actions = session.scalars(
+        select(PendingAction).where(
+            PendingAction.subject_id.in_(subject_ids), PendingAction.decision.is_(None)
+        )
+    )
+    for action in open_actions:
+        action.decision = Decision.REJECTED.value
+        action.decided_at = now
+        action.decision_note = "personal data purged at the end of its lifetime"
+        action.payload = None
 
 
 def due_for_purge(

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from certificate.admin import approvals
 from certificate.admin.forms import ApproveForm, RejectForm
 from certificate.admin.models import ActionKind, PendingAction
-from certificate.admin.routes import admin_required
 from certificate.agency.forms import OUTCOME_SHORT
 from certificate.applications.routes import when
+from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks.models import Check
 from certificate.db import db, utcnow

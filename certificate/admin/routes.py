@@ -9,12 +9,7 @@ happens at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -24,40 +19,15 @@ from certificate.admin.models import ActionKind
 from certificate.agency.forms import OUTCOME_SHORT
 from certificate.applications.forms import Problem
 from certificate.applications.routes import when
-from certificate.auth.models import Role, User
+from certificate.auth.access import admin_required
+from certificate.auth.models import User
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.extensions import login_manager
 from certificate.runtime import runtime
 from country_adapters.countries import country_name
 
 bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
-
-
-@bp.record_once
-def _register_approval_pages(state: BlueprintSetupState) -> None:
-    """The approval pages (``/admin/approvals``) come with the admin pages about checks."""
-    from certificate.admin.approval_routes import bp as approval_pages
-
-    state.app.register_blueprint(approval_pages)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def admin_required(view: F) -> F:
-    """Only a logged-in admin; anonymous visitors go to the log-in page."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.ADMIN.value:
-            abort(403, "These pages are for the service's administrators.")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
 
 
 def _actor() -> str:

@@ -9,10 +9,6 @@ it on ``/admin/approvals`` (the two-person rule); the operator command
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -20,9 +16,8 @@ from flask_login import current_user
 from certificate.admin import approvals
 from certificate.admin.models import ActionKind
 from certificate.admin_certificates.forms import RevokeForm, SearchForm
-from certificate.auth.models import Role
+from certificate.auth.access import admin_required
 from certificate.db import db, utcnow
-from certificate.extensions import login_manager
 from certificate.issuance.models import Certificate
 from certificate.issuance.revocation import (
     AlreadyRevoked,
@@ -31,22 +26,6 @@ from certificate.issuance.revocation import (
 )
 
 bp = Blueprint("admin_certificates", __name__, url_prefix="/admin/certificates")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def admin_required(view: F) -> F:
-    """Only a logged-in admin; anonymous visitors go to the log-in page."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.ADMIN.value:
-            abort(403, "These pages are for the service's administrators.")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
 
 
 def _page(

@@ -8,10 +8,7 @@ every question.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,31 +18,15 @@ from certificate.agency import service
 from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
 from certificate.applications.forms import Problem
 from certificate.applications.routes import when
-from certificate.auth.models import Role, User
+from certificate.auth.access import officer_required
+from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import ConflictingAnswer
 from certificate.db import db, utcnow
-from certificate.extensions import login_manager
 from certificate.runtime import runtime
 from country_adapters.countries import country_name
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def officer_required(view: F) -> F:
-    """Only a logged-in officer bound to a country; anonymous visitors go to the log-in page."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.AGENCY_OFFICER.value or not current_user.country:
-            abort(403, "The portal is for the officers of national agencies.")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
 
 
 def _officer() -> User:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
-from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,17 +19,16 @@ from certificate.applications.api import certificate_pdf_response, file_and_disp
 from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm, Problem
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.applications.schemas import ApplicationIn
-from certificate.auth.models import Role, User
+from certificate.auth.access import applicant_required
+from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError, validation_fields
-from certificate.extensions import login_manager
 from country_adapters.countries import country_name
 
 bp = Blueprint("applications", __name__)
 
 
-F = TypeVar("F", bound=Callable[..., Any])
 ADD_ROWS = 3
 
 CHECK_STATUS_WORDS = {
@@ -81,20 +78,6 @@ CERTIFICATE_STATUS_WORDS = {
     "expired": "Expired",
     "superseded": "Superseded by a newer certificate",
 }
-
-
-def applicant_required(view: F) -> F:
-    """Only a logged-in applicant may use the view; anonymous visitors go to the log-in page."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.APPLICANT.value:
-            abort(403, "Only applicant accounts can file and follow applications.")
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
 
 
 def _user() -> User:

@@ -1,0 +1,46 @@
+"""Who may open a page: one decorator per role, sharing one rule.
+
+Anonymous visitors are sent to the log-in page; a logged-in user of another
+role gets a 403 that says whose pages these are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort
+from flask_login import current_user
+
+from certificate.auth.models import Role
+from certificate.extensions import login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def role_required(role: Role, refusal: str) -> Callable[[F], F]:
+    """A decorator letting in only logged-in users of ``role``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role != role.value:
+                abort(403, refusal)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+applicant_required = role_required(
+    Role.APPLICANT, "Only applicant accounts can file and follow applications."
+)
+# an officer always belongs to one country: create_user refuses an officer without one
+officer_required = role_required(
+    Role.AGENCY_OFFICER, "The portal is for the officers of national agencies."
+)
+admin_required = role_required(Role.ADMIN, "These pages are for the service's administrators.")
