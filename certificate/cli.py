@@ -11,7 +11,13 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from certificate.agency.models import DEFAULT_DEADLINE_WORKING_DAYS, Agency, AgencyMode
-from certificate.agency.service import AgencyError, add_agency, disable_agency, rotate_key
+from certificate.agency.service import (
+    AgencyError,
+    add_agency,
+    disable_agency,
+    enabled_agency,
+    rotate_key,
+)
 from certificate.audit import AuditEvent, record_event, verify_chain
 from certificate.auth.models import Role, User
 from certificate.auth.service import (
@@ -48,9 +54,18 @@ audit = AppGroup("audit", help="The audit log.")
 data = AppGroup("data", help="Stored personal data: encryption and retention.")
 
 DEMO_ACCOUNTS = (
-    ("applicant@example.org", "demo-applicant-pw", "Ada Okafor", Role.APPLICANT.value),
-    ("admin@example.org", "demo-admin-password", "Demo Admin", Role.ADMIN.value),
+    ("applicant@example.org", "demo-applicant-pw", "Ada Okafor", Role.APPLICANT.value, None),
+    ("admin@example.org", "demo-admin-password", "Demo Admin", Role.ADMIN.value, None),
+    (
+        "officer.is@example.org",
+        "demo-officer-password",
+        "Demo Officer",
+        Role.AGENCY_OFFICER.value,
+        "IS",
+    ),
 )
+# Iceland is answered by hand in the officer portal in the demo (not by the sandbox).
+DEMO_PORTAL_COUNTRY = "IS"
 
 
 @users.command("create")
@@ -288,12 +303,26 @@ def rotate_command() -> None:
 
 @demo.command("seed")
 def seed_command() -> None:
-    """Create the demo applicant and admin (once) and print their credentials."""
-    for email, password, name, role in DEMO_ACCOUNTS:
+    """Create the demo accounts and a portal-mode agency for Iceland (once); print them."""
+    for email, password, name, role, country in DEMO_ACCOUNTS:
         exists = db.session.scalars(select(User).where(User.email == email)).first()
         if exists is None:
-            create_user(db.session, email=email, password=password, name=name, role=role)
-        click.echo(f"  {role:<10} {email}  password: {password}")
+            create_user(
+                db.session, email=email, password=password, name=name, role=role, country=country
+            )
+        where = f" ({country})" if country else ""
+        click.echo(f"  {role:<15} {email}  password: {password}{where}")
+    if enabled_agency(db.session, DEMO_PORTAL_COUNTRY) is None:
+        add_agency(
+            db.session,
+            country=DEMO_PORTAL_COUNTRY,
+            name="Demo Criminal Records Office",
+            mode=AgencyMode.PORTAL.value,
+        )
+    click.echo(
+        f"  {DEMO_PORTAL_COUNTRY} is answered by the demo officer in the portal; "
+        "officers and admins set up an authenticator app at their first log-in"
+    )
     db.session.commit()
 
 

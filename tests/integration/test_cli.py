@@ -71,4 +71,10 @@ def test_demo_seed_is_idempotent(app: Flask, runner: FlaskCliRunner) -> None:
     assert "password:" in first.output
     with app.app_context():
         roles = sorted(u.role for u in db.session.scalars(select(User)))
-    assert roles == ["admin", "applicant"]
+    assert roles == ["admin", "agency-officer", "applicant"]
+    from certificate.agency.service import enabled_agency
+
+    with app.app_context():
+        agency = enabled_agency(db.session, "IS")
+        assert agency is not None
+        assert agency.mode == "portal"
