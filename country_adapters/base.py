@@ -132,11 +132,18 @@ class AdapterError(Exception):
 
     ``retryable`` says whether the same query might succeed later (a timeout,
     an HTTP 503) or not (the agency refused the query as malformed).
+    ``retry_after`` (seconds) is for an adapter that did not ask the agency at
+    all, because it knows the agency is down (an open circuit breaker): the
+    service tries again after that long, and the call does not count as an
+    attempt.
     """
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 @runtime_checkable

@@ -76,11 +76,21 @@ class PushAdapter:
             }
         )
         breaker = breaker_for(self.agency_id, self.breaker_failures, self.breaker_reset_seconds)
+        called = False
+
+        def post(signed: str) -> tuple[int, bytes | None]:
+            nonlocal called
+            called = True
+            return self._post(signed)
+
         try:
-            status, body = breaker.call(self._post, token)
+            status, body = breaker.call(post, token)
         except pybreaker.CircuitBreakerError as exc:
+            if called:  # a trial call failed and the circuit opened again: a real attempt
+                raise AdapterError(f"{self.country} agency unavailable: trial call failed") from exc
             raise AdapterError(
-                f"{self.country} agency: circuit open after repeated failures"
+                f"{self.country} agency: circuit open after repeated failures",
+                retry_after=self.breaker_reset_seconds,
             ) from exc
         except _Unavailable as exc:
             raise AdapterError(f"{self.country} agency unavailable: {exc}", retryable=True) from exc

@@ -157,6 +157,13 @@ def apply_result(
             )
         return
     check.last_error = str(result)[:500]
+    if result.retryable and result.retry_after is not None:
+        # the adapter did not ask the agency (it knows it is down): not an attempt
+        check.attempts = max(check.attempts - 1, 0)
+        check.status = CheckStatus.QUEUED.value
+        spread = random.uniform(1, 1.5)  # noqa: S311 - jitter, not secrecy
+        check.next_attempt_at = now + timedelta(seconds=result.retry_after * spread)
+        return
     if result.retryable and check.attempts < max_attempts:
         delay = backoff_delay(check.attempts, retry_base, retry_cap)
         check.status = CheckStatus.QUEUED.value
