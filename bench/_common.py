@@ -250,15 +250,7 @@ def applicant_body(
 
 def issue_over_http(service: LiveService, count: int, *, timeout: float = 120) -> list[str]:
     """Sign up, file ``count`` applications and wait for their certificates; return their ids."""
-    http = service.client()
-    password = "benchmark password"
-    email = f"bench-{time.monotonic_ns()}@example.org"
-    http.post(
-        "/api/v1/accounts", json={"email": email, "password": password, "name": "Bench"}
-    ).raise_for_status()
-    access = http.post("/api/v1/tokens", json={"email": email, "password": password})
-    access.raise_for_status()
-    http.headers["Authorization"] = f"Bearer {access.json()['access_token']}"
+    http = service.applicant(f"bench-{time.monotonic_ns()}@example.org")
     urls = []
     for _ in range(count):
         filed = http.post("/api/v1/applications", json=applicant_body())

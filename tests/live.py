@@ -44,9 +44,23 @@ class LiveService:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         """An HTTP client for the service, closed when the service stops."""
-        client = httpx.Client(base_url=self.base_url, timeout=10, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        client = httpx.Client(base_url=self.base_url, **kwargs)
         self.clients.append(client)
         return client
+
+    def applicant(
+        self, email: str, password: str = "a long enough password", **kwargs: Any
+    ) -> httpx.Client:
+        """Sign up an applicant and return a client that sends their bearer token."""
+        http = self.client(**kwargs)
+        http.post(
+            "/api/v1/accounts", json={"email": email, "password": password, "name": email}
+        ).raise_for_status()
+        token = http.post("/api/v1/tokens", json={"email": email, "password": password})
+        token.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return http
 
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
         """Start another process of the deployment (a Celery worker, the scheduler) in its

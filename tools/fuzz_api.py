@@ -42,15 +42,8 @@ def main() -> int:
             Path(tmp), VERIFY_RATE_LIMIT="100000/minute", LOGIN_RATE_LIMIT="100000/minute"
         ) as service,
     ):
-        http = service.client()
-        password = "fuzzing password"
-        http.post(
-            "/api/v1/accounts",
-            json={"email": "fuzz@example.org", "password": password, "name": "Fuzz"},
-        ).raise_for_status()
-        token = http.post(
-            "/api/v1/tokens", json={"email": "fuzz@example.org", "password": password}
-        ).json()["access_token"]
+        http = service.applicant("fuzz@example.org")
+        token = http.headers["Authorization"].removeprefix("Bearer ")
         command = [
             sys.executable,
             "-m",

@@ -19,19 +19,6 @@ from tests.live import LiveService, live_service
 pytestmark = pytest.mark.slow
 
 
-def _signup(service: LiveService) -> httpx.Client:
-    http = service.client()
-    password = "a long enough password"
-    http.post(
-        "/api/v1/accounts", json={"email": "a@example.org", "password": password, "name": "A"}
-    ).raise_for_status()
-    token = http.post(
-        "/api/v1/tokens", json={"email": "a@example.org", "password": password}
-    ).json()["access_token"]
-    http.headers["Authorization"] = f"Bearer {token}"
-    return http
-
-
 def _wait_complete(http: httpx.Client, ids: list[str], timeout: float = 90) -> None:
     pending = set(ids)
     deadline = time.monotonic() + timeout
@@ -64,7 +51,7 @@ def test_a_worker_killed_mid_issuance_leaves_exactly_one_of_everything(tmp_path:
         ORPHAN_DOCUMENT_SECONDS="1",
         SWEEP_INTERVAL_SECONDS="0.3",
     ) as service:
-        http = _signup(service)
+        http = service.applicant("a@example.org")
         ids = [
             http.post("/api/v1/applications", json=application_body(name)).json()["id"]
             for name in ("Okafor", "Mensah", "Diallo", "Banda")
@@ -121,7 +108,7 @@ def _restart_postgres() -> None:
 )
 def test_a_database_restart_loses_no_accepted_application(tmp_path: Path) -> None:
     with live_service(tmp_path, SANDBOX_LATENCY_MS="100") as service:
-        http = _signup(service)
+        http = service.applicant("a@example.org")
         accepted: list[str] = []
         refused = 0
         stop = threading.Event()
