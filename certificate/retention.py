@@ -22,7 +22,7 @@ from certificate.admin.models import Decision, PendingAction
 from certificate.agency.models import CheckQuestion
 from certificate.applications.models import Application, ApplicationStatus, Residence
 from certificate.audit import record_event
-from certificate.checks.models import FINAL_STATUSES, Check, CheckStatus
+from certificate.checks.models import FINAL_STATUSES
 from certificate.db import DbSession
 from certificate.encryption import keyring
 from certificate.issuance.models import Certificate
@@ -185,13 +185,3 @@ def purge_due(
             purge_application(session, application, files, now=now)
     return purged
 
-
-__all__ = [
-    "Check",
-    "CheckStatus",
-    "NotWithdrawable",
-    "dob_matches",
-    "purge_application",
-    "purge_due",
-    "withdraw",
-]
