@@ -184,4 +184,3 @@ def purge_due(
         if application is not None:
             purge_application(session, application, files, now=now)
     return purged
-
