@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response
 
+from certificate import caching
 from certificate.config import load_config
 from certificate.db import configure_sqlite, db
 from certificate.errors import register_error_handlers
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)
     _security_headers(app)
+    caching.init_app(app)
     _start_jobs_on_first_request(app)
 
     from certificate.cli import register_commands

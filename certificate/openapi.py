@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 from certificate.agency.schemas import AgencyAnswerOut, AgencyQueryList
 from certificate.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
 from certificate.auth.schemas import AccountIn, AccountOut, TokenIn, TokenOut
+from certificate.caching import shareable
 from certificate.verify.schemas import (
     JsonWebKeySet,
     NumberVerification,
@@ -291,6 +292,7 @@ def openapi_document() -> dict[str, Any]:
 
 
 @bp.get("/api/v1/openapi.json")
+@shareable
 def openapi_json() -> ResponseReturnValue:
     """Serve the OpenAPI document."""
     return jsonify(openapi_document())

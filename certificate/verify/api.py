@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from certificate.api_common import json_body, parse
+from certificate.caching import shareable
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
@@ -111,6 +112,7 @@ def verify() -> ResponseReturnValue:
 
 
 @bp.get("/.well-known/jwks.json")
+@shareable
 def published_keys() -> ResponseReturnValue:
     """Every public key that may still verify a certificate."""
     response = jsonify(jwks(db.session))

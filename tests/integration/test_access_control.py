@@ -883,3 +883,51 @@ def test_metrics_counts_checks_for_a_logged_in_browser(world: World) -> None:
     assert "ipc_checks{" in anonymous
     admin = world.callers["admin"].client.get("/metrics").get_data(as_text=True)
     assert "ipc_checks{" in admin
+
+
+# --- caching: no answer that can hold personal data may be kept by a browser or a proxy
+
+#: Views whose answers hold nothing personal: caches may keep them (``caching.shareable``).
+SHAREABLE_ROUTES = {"static", "openapi.openapi_json", "verify_api.published_keys"}
+
+#: Routes that must answer their allowed roles with personal data (audit finding 7): the walk
+#: proves these were really seen, not only refused.
+PERSONAL_ROUTES = {
+    ("applications.dashboard", "GET"),
+    ("applications.progress", "GET"),
+    ("applications.certificate_pdf", "GET"),
+    ("applications_api.read", "GET"),
+    ("applications_api.list_applications", "GET"),
+    ("applications_api.certificate_pdf", "GET"),
+    ("portal.index", "GET"),
+    ("portal.query", "GET"),
+    ("admin_checks.index", "GET"),
+    ("admin_checks.answer", "GET"),
+    ("admin_certificates.index", "GET"),
+    ("admin_certificates.search", "POST"),
+    ("admin_approvals.show", "GET"),
+    ("agency_api.list_queries", "GET"),
+}
+
+
+def test_personal_answers_are_never_stored(world: World) -> None:
+    """Every route under every role: ``Cache-Control: no-store`` unless the view is public.
+
+    The auditor found the application pages, the portal's query page (passport
+    number), the admin pages and ``GET /api/v1/applications/{id}`` cacheable.
+    """
+    seen_personal: set[tuple[str, str]] = set()
+    for (endpoint, method), policy in POLICY.items():
+        if (endpoint, method) in (("auth.logout", "POST"), ("admin_checks.retry", "POST")):
+            continue  # change state; their answers are redirects without content
+        for role, expected in policy.items():
+            response = _request(world, world.callers[role], endpoint, method)
+            response.close()
+            cache_control = response.headers.get("Cache-Control", "")
+            if endpoint in SHAREABLE_ROUTES:
+                assert "no-store" not in cache_control, (endpoint, role)
+                continue
+            assert cache_control == "no-store", (endpoint, method, role, response.status_code)
+            if expected == ALLOWED and response.status_code == 200:
+                seen_personal.add((endpoint, method))
+    assert seen_personal >= PERSONAL_ROUTES, sorted(PERSONAL_ROUTES - seen_personal)
