@@ -94,10 +94,18 @@ def _parse(document: dict[str, Any]) -> tuple[dict[str, bytes], str]:
     return keys, current
 
 
-def load_data_keys(instance: Path, configured: str | None) -> tuple[dict[str, bytes], str]:
-    """Keys from ``IPC_DATA_KEYS`` when set, else the instance file (created on first use)."""
+def load_data_keys(
+    instance: Path, configured: str | dict[str, Any] | None
+) -> tuple[dict[str, bytes], str]:
+    """Keys from ``IPC_DATA_KEYS`` when set, else the instance file (created on first use).
+
+    The setting is the key file's JSON. Flask's ``from_prefixed_env`` parses a
+    JSON environment value into a dict before it gets here, while an instance
+    ``config.py`` or a test may give the JSON text: both are accepted.
+    """
     if configured:
-        return _parse(json.loads(configured))
+        document = json.loads(configured) if isinstance(configured, str) else configured
+        return _parse(document)
     path = instance / "data-keys.json"
     if not path.exists():
         write_key_file(path, {"current": "", "keys": {}}, add_new=True)

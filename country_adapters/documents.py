@@ -7,11 +7,13 @@ read its answer), so an agency sees the same document either way.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -59,7 +61,18 @@ def query_document(query: Query) -> dict[str, Any]:
     }
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+def _one_line(value: object) -> object:
+    """Refuse control characters (CR, LF, NUL, ...) before any whitespace is stripped:
+    an agency's text is printed on certificates and written to logs, one line each."""
+    if isinstance(value, str) and any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("must be one line of text without control characters")
+    return value
+
+
+OneLine = BeforeValidator(_one_line)
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), OneLine
+]
 
 
 class RecordIn(BaseModel):
@@ -68,7 +81,9 @@ class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     offence: Text
-    category: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    category: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+    ]
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]
     court: Text
     sentence: Text
@@ -81,9 +96,9 @@ class AnswerIn(BaseModel):
 
     outcome: Literal["no_record", "record_found", "identity_unconfirmed"]
     records: list[RecordIn] = Field(max_length=50)
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
-        None
-    )
+    reference: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), OneLine] | None
+    ) = None
 
     @field_validator("records")
     @classmethod

@@ -16,7 +16,7 @@ from certificate.agency.assertions import AssertionRejected, authenticate_agency
 from certificate.agency.models import Agency
 from certificate.api_common import json_body, parse
 from certificate.audit import record_event
-from certificate.checks.service import ConflictingAnswer, record_answer
+from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer, record_answer
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.runtime import runtime
@@ -46,6 +46,10 @@ def _authenticate() -> None:
         db.session.rollback()
         log.info("agency assertion refused: %s", exc)
         raise failure from exc
+    # Spend the jti now, in its own transaction: whatever the request goes on to
+    # be (a 400, a 415, a 409, an error that rolls back), the same assertion is
+    # never accepted again.
+    db.session.commit()
     g.agency = agency
 
 
@@ -76,6 +80,14 @@ def list_queries() -> ResponseReturnValue:
     return jsonify({"queries": [service.query_view(check) for check in checks]})
 
 
+def _withdrawn() -> ApiError:
+    return ApiError(
+        409,
+        "query_closed",
+        "The applicant withdrew the application: this query is closed and takes no answer.",
+    )
+
+
 @bp.post("/queries/<check_id>/answer")
 def answer_query(check_id: str) -> ResponseReturnValue:
     """Answer one query; the same answer again is accepted once, a different one is a 409."""
@@ -84,12 +96,16 @@ def answer_query(check_id: str) -> ResponseReturnValue:
     try:
         check = service.query_for_country(db.session, agency.country, check_id)
     except service.QueryNotFound as exc:
-        db.session.commit()  # keep the jti: the assertion was used
         raise ApiError(404, "not_found", "No such query for this agency.") from exc
+    except service.QueryWithdrawn as exc:
+        raise _withdrawn() from exc
     try:
         changed = record_answer(
             db.session, check, data.to_answer(), now=utcnow(), actor=f"agency:{agency.id}"
         )
+    except ApplicationWithdrawn as exc:
+        db.session.rollback()
+        raise _withdrawn() from exc
     except ConflictingAnswer as exc:
         db.session.commit()
         raise ApiError(

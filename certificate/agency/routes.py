@@ -21,7 +21,7 @@ from certificate.applications.routes import when
 from certificate.auth.access import officer_required
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
-from certificate.checks.service import ConflictingAnswer
+from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
 from certificate.runtime import runtime
 from country_adapters.countries import country_name
@@ -44,6 +44,12 @@ def _query_or_404(check_id: str) -> Check:
         return service.query_for_country(db.session, _officer().country or "", check_id)
     except service.QueryNotFound:
         abort(404, "There is no such query for your agency.")
+    except service.QueryWithdrawn:
+        # closed with the withdrawal: nothing of the subject is shown, nothing is taken
+        abort(
+            409 if request.method == "POST" else 410,
+            "The applicant withdrew this application; its query is closed.",
+        )
 
 
 def time_left(check: Check, now: datetime) -> str:
@@ -120,6 +126,9 @@ def answer(check_id: str) -> ResponseReturnValue:
     except (ConflictingAnswer, service.QueryClosed):
         db.session.rollback()
         abort(409, "This query is already final; a different answer cannot replace it.")
+    except ApplicationWithdrawn:
+        db.session.rollback()
+        abort(409, "The applicant withdrew this application; its query is closed.")
     application_id = check.application_id
     db.session.commit()
     if changed:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
+from certificate.applications.models import Application, ApplicationStatus
 from certificate.agency.models import (
     DEFAULT_DEADLINE_WORKING_DAYS,
     Agency,
@@ -42,6 +43,10 @@ class AgencyError(ValueError):
 
 class QueryNotFound(Exception):
     """No such query for this agency's country (or not yet sent to it)."""
+
+
+class QueryWithdrawn(Exception):
+    """The applicant withdrew the application: the query is closed and shows nothing."""
 
 
 class QueryClosed(Exception):
@@ -184,11 +189,19 @@ def disable_agency(session: DbSession, agency: Agency, *, actor: str = "operator
 
 
 def open_queries(session: DbSession, country: str) -> list[Check]:
-    """Queries sent to ``country`` and not yet answered, oldest first."""
+    """Queries sent to ``country`` and not yet answered, oldest first.
+
+    A withdrawn application's queries are closed: they are not listed.
+    """
     return list(
         session.scalars(
             select(Check)
-            .where(Check.country == country, Check.status == CheckStatus.SENT.value)
+            .join(Application, Application.id == Check.application_id)
+            .where(
+                Check.country == country,
+                Check.status == CheckStatus.SENT.value,
+                Application.status != ApplicationStatus.WITHDRAWN.value,
+            )
             .order_by(Check.sent_at, Check.id)
         )
     )
@@ -201,12 +214,15 @@ def query_for_country(session: DbSession, country: str, check_id: str) -> Check:
     our side, as soon as it was dispatched once (``attempts`` ≥ 1): a
     push-mode agency may answer through the API right after its 202, before
     the service has stored that 202 and set ``sent_at``, or after a call that
-    reached it but timed out here.
+    reached it but timed out here. A query of a withdrawn application raises
+    QueryWithdrawn: it is closed, and its subject is shown to no one.
     """
     check = session.get(Check, check_id)
     dispatched = check is not None and (check.sent_at is not None or check.attempts >= 1)
     if check is None or check.country != country or not dispatched:
         raise QueryNotFound(check_id)
+    if check.application.status == ApplicationStatus.WITHDRAWN.value:
+        raise QueryWithdrawn(check_id)
     return check
 
 

@@ -7,7 +7,7 @@ shape), so an error names the same field path on the page and in the API.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -55,14 +56,21 @@ def _month(value: str) -> str:
 Month = Annotated[str, AfterValidator(_month)]
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
 def _iso_date_text(value: object) -> object:
-    if not isinstance(value, str | date):
+    # pydantic's lax date parsing also takes timestamps and datetimes at midnight
+    # ("1990-04-17T00:00:00"); a date of birth is a calendar date and nothing else.
+    if isinstance(value, datetime) or not isinstance(value, str | date):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if isinstance(value, str) and not _ISO_DATE.match(value):
         raise ValueError("must be a date written YYYY-MM-DD")
     return value
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-"""A date given as ``YYYY-MM-DD`` text (numbers are not read as timestamps)."""
+"""A date given as ``YYYY-MM-DD`` text (no timestamps, no datetimes)."""
 
 
 class Strict(BaseModel):
@@ -173,7 +181,7 @@ class ApplicationIn(Strict):
     residences: list[ResidenceIn] = Field(min_length=1, max_length=40)
     language: Literal["en", "fr", "es", "ar"]
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
-    consent: bool
+    consent: StrictBool  # the JSON value true: neither "true" nor 1 is a consent
 
     @field_validator("consent")
     @classmethod

@@ -37,6 +37,10 @@ class ConflictingAnswer(Exception):
     """A different answer arrived for a check that is already final."""
 
 
+class ApplicationWithdrawn(Exception):
+    """The applicant withdrew the application: its checks take no answer any more."""
+
+
 class CheckNotFailed(Exception):
     """The operation is only for ``failed`` checks, and this one is not (any more)."""
 
@@ -132,8 +136,8 @@ def apply_result(
 ) -> None:
     """Store what one adapter call produced and release the lease."""
     check.lease_until = None
-    if check.is_final:
-        return
+    if check.is_final or application_withdrawn(session, check):
+        return  # an answer that arrives after the withdrawal is not stored
     if isinstance(result, Answer):
         record_answer(session, check, result, now=now, actor="system")
         return
@@ -184,6 +188,22 @@ def apply_result(
     )
 
 
+def application_withdrawn(session: DbSession, check: Check) -> bool:
+    """Whether the check's application was withdrawn, read under a row lock.
+
+    ``withdraw`` updates the application row, so on PostgreSQL an answer
+    racing a withdrawal waits for it here and then sees it; SQLite serialises
+    writers anyway.
+    """
+    status = session.scalar(
+        select(Application.status)
+        .where(Application.id == check.application_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return status == ApplicationStatus.WITHDRAWN.value
+
+
 def _records_payload(records: tuple[Record, ...]) -> list[dict[str, Any]]:
     return [asdict(r) for r in records]
 
@@ -194,8 +214,11 @@ def record_answer(
     """Make the agency's answer final. Returns True when it changed the check.
 
     The same answer again changes nothing; a different answer to a final check
-    raises ConflictingAnswer.
+    raises ConflictingAnswer. Once the application is withdrawn every answer
+    raises ApplicationWithdrawn, and nothing is stored.
     """
+    if application_withdrawn(session, check):
+        raise ApplicationWithdrawn(check.id)
     records = _records_payload(answer.records)
     if check.is_final:
         same = (
