@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 
-from certificate.applications.models import Application, ApplicationStatus
 from certificate.agency.models import (
     DEFAULT_DEADLINE_WORKING_DAYS,
     Agency,
@@ -19,6 +18,7 @@ from certificate.agency.models import (
     AgencyMode,
     CheckQuestion,
 )
+from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import (

@@ -10,7 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.integration.test_agency_api import RECORDS, World, world  # noqa: F401 - fixture
+from tests.conftest import drain
+from tests.integration import test_agency_api
+from tests.integration.test_agency_api import RECORDS, World
 from tests.integration.test_portal import (
     answer,
     check_of,
@@ -19,7 +21,8 @@ from tests.integration.test_portal import (
     make_user,
     portal_agencies,
 )
-from tests.conftest import drain
+
+world = test_agency_api.world  # the agency API tests' fixture: two agencies, one filing
 
 # --- finding 5: withdrawal closes the application's queries in the same transaction
 
@@ -43,7 +46,9 @@ def test_a_withdrawn_applications_query_leaves_the_agency_api(world: World) -> N
     assert "A1234567" not in listed.get_data(as_text=True)
     before = world.audit_count()
     status, error = world.answer(
-        world.iceland, world.checks["IS"], {"outcome": "record_found", "records": RECORDS}
+        world.iceland,
+        world.checks["IS"],
+        {"outcome": "record_found", "records": RECORDS},
     )
     assert status == 409, error
     assert error["error"]["code"] == "query_closed"
@@ -108,7 +113,10 @@ def test_an_assertion_used_for_a_refused_request_is_spent(
     assert _jti(token) in world.stored_jtis()
 
     status, _ = world.answer(
-        world.iceland, world.checks["IS"], {"outcome": "no_record", "records": []}, token=token
+        world.iceland,
+        world.checks["IS"],
+        {"outcome": "no_record", "records": []},
+        token=token,
     )
     assert status == 401
     assert world.check("IS").status == "sent"
@@ -138,7 +146,9 @@ def test_a_reference_with_control_characters_is_refused(world: World, reference:
 def test_a_record_with_a_line_break_in_a_field_is_refused(world: World) -> None:
     record = {**RECORDS[0], "court": "Reykjavik\r\nDistrict Court"}
     status, error = world.answer(
-        world.iceland, world.checks["IS"], {"outcome": "record_found", "records": [record]}
+        world.iceland,
+        world.checks["IS"],
+        {"outcome": "record_found", "records": [record]},
     )
     assert status == 400, error
     assert "records.0.court" in error["error"]["fields"]
