@@ -136,8 +136,14 @@ def apply_result(
 ) -> None:
     """Store what one adapter call produced and release the lease."""
     check.lease_until = None
-    if check.is_final or application_withdrawn(session, check):
-        return  # an answer that arrives after the withdrawal is not stored
+    application = check.application
+    if check.is_final or (
+        application is not None and application.status == ApplicationStatus.WITHDRAWN.value
+    ):
+        # Nothing that comes back after the withdrawal is stored or scheduled. The
+        # caller holds the check's row lock, which the withdrawal takes as well
+        # (it clears the schedule), so the application read here is current.
+        return
     if isinstance(result, Answer):
         record_answer(session, check, result, now=now, actor="system")
         return
