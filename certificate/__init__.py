@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from certificate import caching
+from certificate import caching, input_guard
 from certificate.config import load_config
 from certificate.db import configure_sqlite, db
 from certificate.errors import register_error_handlers
@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     _security_headers(app)
     caching.init_app(app)
+    input_guard.init_app(app)
     _start_jobs_on_first_request(app)
 
     from certificate.cli import register_commands

@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from certificate.errors import ApiError, invalid_request
+from certificate.input_guard import MAX_JSON_DEPTH, json_too_deep, nul_field, refuse_nul
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -16,9 +17,19 @@ def json_body() -> Any:
     """The request's JSON, or a 400/415 that says what is wrong with it."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+    if json_too_deep(request.get_data(cache=True)):
+        raise ApiError(
+            400,
+            "invalid_json",
+            f"The body nests deeper than {MAX_JSON_DEPTH} levels.",
+            {"body": f"nests deeper than {MAX_JSON_DEPTH} levels"},
+        )
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "invalid_json", "The body is not valid JSON.")
+    field = nul_field(body)
+    if field is not None:
+        raise refuse_nul(field)
     return body
 
 

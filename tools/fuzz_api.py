@@ -3,8 +3,11 @@
 Starts the service as a real process on loopback with sandbox countries,
 creates an applicant and a bearer token, and runs schemathesis against every
 operation: no 5xx, responses match the documented schemas, status codes and
-content types are documented, and invalid data is rejected. Exits non-zero on
-any failure. ``make fuzz`` runs it; ``--max-examples`` bounds the run.
+content types are documented, and invalid data is rejected. Then it sends the
+hostile inputs of an outside audit (PDFs with nested arrays, a reference loop,
+``/Count 1e400`` and an object-stream bomb; JSON nested 50,000 deep) to the
+upload and JSON endpoints: every answer must be a 4xx. Exits non-zero on any
+failure. ``make fuzz`` runs it; ``--max-examples`` bounds the run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import live_service  # noqa: E402 - after the path set-up
+from tests.hostile import attack  # noqa: E402 - after the path set-up
+from tests.live import live_service  # noqa: E402
 
 CHECKS = ",".join(
     [
@@ -66,7 +70,11 @@ def main() -> int:
             "all",
         ]
         result = subprocess.run(command, cwd=ROOT, check=False)
-        return result.returncode
+        answers = attack(service.client(timeout=60))
+        wrong = [(what, status) for what, status in answers if not 400 <= status < 500]
+        for what, status in wrong:
+            print(f"hostile input answered {status}, not a 4xx: {what}", file=sys.stderr)
+        return result.returncode or (1 if wrong else 0)
 
 
 if __name__ == "__main__":

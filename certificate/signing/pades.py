@@ -467,24 +467,57 @@ def _status_report(
     )
 
 
+#: Bounds on what an uploaded PDF may decode to. A certificate decodes to well under a
+#: megabyte; a "bomb" (a small file whose streams, object streams above all, inflate to
+#: gigabytes) stops at these limits with an error instead of exhausting memory.
+UPLOAD_DECODE_LIMITS_MIB = 16
+
+
+def _upload_decode_limits() -> Any:
+    from pyhanko.pdf_utils.decode_limits import (
+        DecodeLimits,
+        DocumentDecodeBudget,
+        StreamDecodeLimits,
+    )
+
+    mib = 1024 * 1024
+    cap = UPLOAD_DECODE_LIMITS_MIB * mib
+    return DecodeLimits(
+        per_stream=StreamDecodeLimits(max_ratio=200, ratio_floor=mib, max_output_size=cap),
+        document_budget=DocumentDecodeBudget(base_allowance=cap, max_ratio=4),
+    )
+
+
 def read_pdf(pdf: bytes) -> Any:
-    """Open ``pdf`` with pyHanko's reader (lenient), or raise ValueError when it cannot be read."""
-    from pyhanko.pdf_utils.misc import PdfError
+    """Open ``pdf`` with pyHanko's reader (lenient, with bounded decoding), or raise ValueError.
+
+    Whatever a hostile file makes the parser raise (a structure nested past the
+    recursion limit, a reference loop, a stream over the decode limits) is a
+    ValueError here: the caller answers "not a readable PDF".
+    """
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
-        return PdfFileReader(io.BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise ValueError(f"not a readable PDF: {exc}") from exc
+        return PdfFileReader(io.BytesIO(pdf), strict=False, decode_limits=_upload_decode_limits())
+    except Exception as exc:  # a hostile PDF may break the parser in many ways
+        raise ValueError(f"not a readable PDF: {type(exc).__name__}") from exc
 
 
 def page_count(reader: Any) -> int:
-    """The page count the document's page tree declares (read without walking the tree)."""
+    """The page count the document's page tree declares (read without walking the tree).
+
+    Raises ValueError unless it is a whole number of at least one; resolving it may
+    meet a reference loop or a malformed object, which is a ValueError too.
+    """
+    from pyhanko.pdf_utils.generic import NumberObject
+
     try:
         count = reader.root["/Pages"]["/Count"]
-        return int(count)
-    except (KeyError, TypeError, ValueError) as exc:
+    except Exception as exc:  # KeyError, PdfReadError, RecursionError on a loop ...
         raise ValueError("the PDF has no readable page tree") from exc
+    if not isinstance(count, NumberObject) or count < 1:
+        raise ValueError("the PDF's page count is not a whole number")
+    return int(count)
 
 
 def check_pdf_signature(pdf: bytes, roots: tuple[x509.Certificate, ...]) -> PadesReport:
