@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA} \
            IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500}
 
-.PHONY: run serve test lint format check fuzz audit bench install clean
+.PHONY: run serve test lint format check fuzz audit bench install clean translations
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -57,6 +57,13 @@ fuzz: $(STAMP)
 ## audit: known vulnerabilities in the installed dependencies (pip-audit)
 audit: $(STAMP)
 	$(VENV)/bin/pip-audit --skip-editable --progress-spinner off
+
+## translations: gather the catalogue's strings from code and templates into every language's .po
+translations: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k _l --no-location --sort-output \
+		--project "International Police Certificate" -o certificate/i18n/messages.pot .
+	$(VENV)/bin/pybabel update -i certificate/i18n/messages.pot -d certificate/i18n/translations \
+		--ignore-obsolete --no-fuzzy-matching --width 100
 
 ## check: lint, then test
 check: lint test

@@ -37,6 +37,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
+    from certificate import i18n
+
+    i18n.init_app(app)
 
     from certificate import models  # noqa: F401 - every model registered on the metadata
     from certificate.runtime import build_runtime

@@ -8,6 +8,7 @@ from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from certificate.errors import ApiError, invalid_request
+from certificate.i18n import N_
 from certificate.input_guard import MAX_JSON_DEPTH, json_too_deep, nul_field, refuse_nul
 
 M = TypeVar("M", bound=BaseModel)
@@ -16,7 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 def json_body() -> Any:
     """The request's JSON, or a 400/415 that says what is wrong with it."""
     if not request.is_json:
-        raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        raise ApiError(415, "unsupported_media_type", N_("Send the body as application/json."))
     if json_too_deep(request.get_data(cache=True)):
         raise ApiError(
             400,
@@ -26,7 +27,7 @@ def json_body() -> Any:
         )
     body = request.get_json(silent=True)
     if body is None:
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.")
+        raise ApiError(400, "invalid_json", N_("The body is not valid JSON."))
     field = nul_field(body)
     if field is not None:
         raise refuse_nul(field)
@@ -37,7 +38,10 @@ def parse(model: type[M], data: Any) -> M:
     """Validate ``data`` against ``model``; 400 naming each bad field."""
     if not isinstance(data, dict):
         raise ApiError(
-            400, "invalid_request", "The body must be a JSON object.", {"body": "must be an object"}
+            400,
+            "invalid_request",
+            N_("The body must be a JSON object."),
+            {"body": "must be an object"},
         )
     try:
         return model.model_validate(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -63,7 +64,8 @@ def invalid_request(exc: ValidationError) -> ApiError:
     """A 400 naming every bad field."""
     fields = validation_fields(exc)
     names = ", ".join(sorted(fields))
-    return ApiError(400, "invalid_request", f"Some fields are not valid: {names}.", fields)
+    message = gettext("Some fields are not valid: %(names)s.", names=names)
+    return ApiError(400, "invalid_request", message, fields)
 
 
 _CODES = {
@@ -90,7 +92,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> tuple[Response, int, dict[str, str]]:
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
+        # a message marked for the catalogue is answered in the client's language
+        message = gettext(str(exc.message))
+        return jsonify(error_body(exc.code, message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError) -> tuple[Response, int]:
@@ -105,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
                 return exc
             return render_template("error.html", status=status, message=exc.description), status
         code = _CODES.get(status, "error" if status >= 500 else "bad_request")
-        response = jsonify(error_body(code, exc.description or exc.name))
+        response = jsonify(error_body(code, gettext(exc.description or exc.name)))
         response.status_code = status
         if status == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
             response.headers["Retry-After"] = exc.response.headers["Retry-After"]

@@ -19,6 +19,7 @@ from certificate.audit import record_event
 from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer, record_answer
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
+from certificate.i18n import N_
 from certificate.runtime import runtime
 from country_adapters.documents import AnswerIn
 
@@ -33,7 +34,7 @@ def _authenticate() -> None:
     failure = ApiError(
         401,
         "unauthorized",
-        "A valid agency assertion is required.",
+        N_("A valid agency assertion is required."),
         headers={"WWW-Authenticate": 'Bearer realm="ipc-agency"'},
     )
     if scheme.lower() != "bearer" or not token.strip():
@@ -64,7 +65,7 @@ def list_queries() -> ResponseReturnValue:
     status = request.args.get("status", "open")
     if status != "open":
         raise ApiError(
-            400, "invalid_request", "Only status=open is supported.", {"status": "must be open"}
+            400, "invalid_request", N_("Only status=open is supported."), {"status": "must be open"}
         )
     agency = _agency()
     checks = service.open_queries(db.session, agency.country)
@@ -84,7 +85,7 @@ def _withdrawn() -> ApiError:
     return ApiError(
         409,
         "query_closed",
-        "The applicant withdrew the application: this query is closed and takes no answer.",
+        N_("The applicant withdrew the application: this query is closed and takes no answer."),
     )
 
 
@@ -96,7 +97,7 @@ def answer_query(check_id: str) -> ResponseReturnValue:
     try:
         check = service.query_for_country(db.session, agency.country, check_id)
     except service.QueryNotFound as exc:
-        raise ApiError(404, "not_found", "No such query for this agency.") from exc
+        raise ApiError(404, "not_found", N_("No such query for this agency.")) from exc
     except service.QueryWithdrawn as exc:
         raise _withdrawn() from exc
     try:

@@ -17,6 +17,7 @@ from certificate.auth.models import Role, User
 from certificate.checks.models import CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
+from certificate.i18n import N_
 from certificate.issuance.service import pdf_name, settle_document
 from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
@@ -27,7 +28,7 @@ _MAX_KEY = 200
 
 
 def _not_found() -> ApiError:
-    return ApiError(404, "not_found", "No such application.")
+    return ApiError(404, "not_found", N_("No such application."))
 
 
 def _owned(user: User, application_id: str) -> Application:
@@ -80,7 +81,7 @@ def create() -> ResponseReturnValue:
         raise ApiError(
             400,
             "invalid_request",
-            "Idempotency-Key must be 1 to 200 characters.",
+            N_("Idempotency-Key must be 1 to 200 characters."),
             {"Idempotency-Key": "must be 1 to 200 characters"},
         )
     data = parse(ApplicationIn, json_body())
@@ -90,7 +91,7 @@ def create() -> ResponseReturnValue:
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "This Idempotency-Key was already used for a different application.",
+            N_("This Idempotency-Key was already used for a different application."),
             {"Idempotency-Key": "was used for a different request body"},
         ) from exc
     body = application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
@@ -131,7 +132,7 @@ def withdraw_application(application_id: str) -> ResponseReturnValue:
         withdraw(db.session, application, now=utcnow(), actor=f"user:{api_user().id}")
     except NotWithdrawable as exc:
         raise ApiError(
-            409, "conflict", "Only an application in progress can be withdrawn."
+            409, "conflict", N_("Only an application in progress can be withdrawn.")
         ) from exc
     db.session.commit()
     return respond(
@@ -151,13 +152,15 @@ def certificate_pdf_response(application: Application) -> Response:
     """The stored PDF of the application's current certificate (404 before issuance)."""
     certificate = application.current_certificate
     if certificate is None:
-        raise ApiError(404, "not_issued", "The certificate has not been issued yet.")
+        raise ApiError(404, "not_issued", N_("The certificate has not been issued yet."))
     if application.purged_at is not None:
         raise ApiError(
             410,
             "purged",
-            "The certificate's document was erased with the "
-            "application's personal data at the end of its lifetime.",
+            N_(
+                "The certificate's document was erased with the "
+                "application's personal data at the end of its lifetime."
+            ),
         )
     files = runtime().files
     settle_document(files, certificate.id)  # a no-op unless a crash interrupted the rename

@@ -29,6 +29,7 @@ from wtforms.fields.core import Field
 from wtforms.widgets import DateInput, MonthInput
 
 from certificate.applications.schemas import DOCUMENT_TYPES, LANGUAGES
+from certificate.i18n import language
 from certificate.runtime import runtime
 from country_adapters.countries import all_countries
 
@@ -36,7 +37,6 @@ NATIONALITY_ROWS = 3
 RESIDENCE_ROWS = 6
 MAX_RESIDENCE_ROWS = 40
 
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
 DOCUMENT_NAMES = {
     "passport": "Passport",
     "national_id": "National identity card",
@@ -63,7 +63,7 @@ def country_choices() -> list[SelectChoice]:
 
 
 def _language_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, LANGUAGE_NAMES[code], {"lang": code}) for code in LANGUAGES]
+    return [SelectChoice(code, language(code).native_name, {"lang": code}) for code in LANGUAGES]
 
 
 def _document_choices() -> list[SelectChoice]:

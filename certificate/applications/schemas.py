@@ -23,9 +23,10 @@ from pydantic import (
 )
 
 from certificate.db import utcnow
+from certificate.i18n import codes
 from country_adapters.countries import is_country_code
 
-LANGUAGES = ("en", "fr", "es", "ar")
+LANGUAGES = codes()
 DOCUMENT_TYPES = ("passport", "national_id", "residence_permit")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -179,7 +180,7 @@ class ApplicationIn(Strict):
 
     applicant: Applicant
     residences: list[ResidenceIn] = Field(min_length=1, max_length=40)
-    language: Literal["en", "fr", "es", "ar"]
+    language: Literal[LANGUAGES]  # type: ignore[valid-type]
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
     consent: StrictBool  # the JSON value true: neither "true" nor 1 is a consent
 

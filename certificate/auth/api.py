@@ -20,6 +20,7 @@ from certificate.auth.service import (
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
+from certificate.i18n import N_
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -60,12 +61,12 @@ def create_token() -> ResponseReturnValue:
         raise ApiError(
             401,
             "second_factor_required",
-            "This account also needs the current code of its authenticator app.",
+            N_("This account also needs the current code of its authenticator app."),
             {"code": "is required and must be the current code"},
         )
     db.session.commit()  # failures are counted
     if user is None:
-        raise ApiError(401, "invalid_credentials", "The e-mail or password is not correct.")
+        raise ApiError(401, "invalid_credentials", N_("The e-mail or password is not correct."))
     ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
     token = issue_token(db.session, user, ttl=timedelta(seconds=ttl), now=now)
     db.session.commit()

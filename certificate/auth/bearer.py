@@ -12,6 +12,7 @@ from certificate.auth.models import Role, User
 from certificate.auth.service import user_for_token
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
+from certificate.i18n import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -20,7 +21,7 @@ def _unauthorized() -> ApiError:
     return ApiError(
         401,
         "unauthorized",
-        "A valid bearer token is required.",
+        N_("A valid bearer token is required."),
         headers={"WWW-Authenticate": 'Bearer realm="ipc"'},
     )
 
@@ -45,7 +46,7 @@ def require_bearer(*roles: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = bearer_user()
             if roles and user.role not in {r.value for r in roles}:
-                raise ApiError(403, "forbidden", "This account may not use this endpoint.")
+                raise ApiError(403, "forbidden", N_("This account may not use this endpoint."))
             g.api_user = user
             return view(*args, **kwargs)
 

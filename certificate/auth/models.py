@@ -31,6 +31,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default=Role.APPLICANT.value)
     country: Mapped[str | None] = mapped_column(String(2))
+    # the language of the account's pages and e-mails (a served language's code)
+    language: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # second factor (TOTP, RFC 6238) for officers and admins

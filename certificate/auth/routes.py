@@ -35,6 +35,7 @@ from certificate.auth.service import (
 )
 from certificate.db import db, utcnow
 from certificate.extensions import limiter, login_manager
+from certificate.i18n import current_language
 
 bp = Blueprint("auth", __name__)
 
@@ -128,6 +129,7 @@ def signup() -> ResponseReturnValue:
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
+                language=current_language(),
             )
         except AccountError as exc:
             db.session.rollback()

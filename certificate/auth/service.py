@@ -46,6 +46,7 @@ def create_user(
     name: str,
     role: str = Role.APPLICANT.value,
     country: str | None = None,
+    language: str | None = None,
 ) -> User:
     """Create an account; AccountError names the field that is wrong."""
     email = normalise_email(email)
@@ -67,6 +68,7 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role,
         country=country,
+        language=language,
     )
     session.add(user)
     session.flush()

@@ -10,6 +10,7 @@ from certificate.caching import shareable
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
+from certificate.i18n import N_
 from certificate.runtime import runtime
 from certificate.signing.keys import jwks
 from certificate.verify import service
@@ -31,7 +32,7 @@ def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verifi
         raise ApiError(
             400,
             "invalid_request",
-            "The uploaded file is not a PDF.",
+            N_("The uploaded file is not a PDF."),
             {"file": "is not a PDF document"},
         )
     rt = runtime()
@@ -50,7 +51,7 @@ def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verifi
         raise ApiError(
             400,
             "invalid_request",
-            "The uploaded file is not a readable PDF.",
+            N_("The uploaded file is not a readable PDF."),
             {"file": "is not a readable PDF document"},
         ) from exc
     except service.TooManyPages as exc:
@@ -72,7 +73,7 @@ def verify_request_body() -> service.Verification:
             raise ApiError(
                 400,
                 "invalid_request",
-                "Upload the certificate PDF as field 'file'.",
+                N_("Upload the certificate PDF as field 'file'."),
                 {"file": "is required"},
             )
         return verify_uploaded_pdf(upload.read(), request.form.get("organisation"))
@@ -95,7 +96,7 @@ def verify_request_body() -> service.Verification:
     raise ApiError(
         400,
         "invalid_request",
-        "Send a token, or a certificate_id with a date_of_birth, or a PDF as 'file'.",
+        N_("Send a token, or a certificate_id with a date_of_birth, or a PDF as 'file'."),
         {"body": "needs token, or certificate_id and date_of_birth"},
     )
 

@@ -30,19 +30,12 @@ from certificate.applications.models import Application
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
+from certificate.i18n import current_language
 from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
 from certificate.runtime import runtime
 from certificate.verify import service
 from certificate.verify.api import verify_limit, verify_uploaded_pdf
-from certificate.verify.i18n import (
-    LANGUAGES,
-    NATIVE_NAMES,
-    RTL,
-    choose_language,
-    country_names,
-    page_words,
-    words,
-)
+from certificate.verify.i18n import country_names, page_words, words
 
 bp = Blueprint("verify", __name__)
 
@@ -169,11 +162,6 @@ def result_view(verification: service.Verification, language: str = "en") -> Res
     )
 
 
-def current_language() -> str:
-    """The page's language for this request."""
-    return choose_language(request.args.get("lang"), request.accept_languages)
-
-
 def _page(
     result: ResultView | None = None,
     number_form: NumberForm | None = None,
@@ -198,13 +186,8 @@ def _page(
         upload_form=upload_form,
         words=page_words(language),
         t=words(language),
-        site_words=words(language)["site"],
-        page_lang=language,
-        page_dir="rtl" if language in RTL else "ltr",
-        languages=[(code, NATIVE_NAMES[code]) for code in LANGUAGES],
-        # a language chosen with ?lang= sticks to the forms' answers; else Accept-Language
+        # a language chosen with ?lang= sticks to the forms' answers
         form_args=form_args,
-        site_link_args=form_args,
     )
     return response, status, {"Cache-Control": "no-store", "Vary": "Accept-Language"}
 

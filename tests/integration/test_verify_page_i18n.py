@@ -13,8 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from certificate.verify.i18n import LANGUAGES, words
+from certificate.i18n import codes
+from certificate.verify.i18n import words
 from tests.conftest import application_body, drain
+
+LANGUAGES = codes()
 
 DOB = "1990-04-17"
 

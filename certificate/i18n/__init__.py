@@ -1,0 +1,89 @@
+"""Languages: the registry, the catalogues, and each request's language.
+
+``init_app`` binds Flask-Babel to the catalogues in ``translations/`` and
+gives every template ``_()``, the page's ``page_lang`` and ``page_dir``, and
+the language switcher's entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, has_app_context, has_request_context, request
+from flask_babel import Babel, Domain, force_locale
+
+from certificate.i18n.catalogue import N_, gettext_in, translations
+from certificate.i18n.registry import DEFAULT, LANGUAGES, Language, codes, language, supported
+from certificate.i18n.registry import is_rtl as is_rtl_language
+from certificate.i18n.selection import choose, switch_url
+
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "N_",
+    "Language",
+    "codes",
+    "current_language",
+    "gettext_in",
+    "init_app",
+    "is_rtl_language",
+    "language",
+    "supported",
+    "translations",
+    "use_language",
+]
+
+
+class _Catalogue(Domain):
+    """Flask-Babel's domain, served from the catalogues compiled in memory."""
+
+    def get_translations(self) -> Any:
+        return translations(current_language())
+
+
+def current_language() -> str:
+    """The language of this request or of :func:`use_language` (else English)."""
+    if not has_app_context():
+        return DEFAULT
+    code = g.get("ipc_language")
+    if code is None:
+        code = choose(request) if has_request_context() else DEFAULT
+        g.ipc_language = code
+    return str(code)
+
+
+@contextmanager
+def use_language(code: str) -> Iterator[None]:
+    """Render in language ``code`` (an e-mail, a PDF) whatever the request's own language."""
+    previous = g.get("ipc_language")
+    g.ipc_language = supported(code) or DEFAULT
+    with force_locale(language(g.ipc_language).locale):
+        try:
+            yield
+        finally:
+            g.ipc_language = previous
+
+
+def init_app(app: Flask) -> None:
+    """Languages for every page, e-mail, PDF and JSON error of ``app``."""
+    babel = Babel()
+    babel.init_app(
+        app, default_locale=DEFAULT, locale_selector=lambda: language(current_language()).locale
+    )
+    babel.domain_instance = _Catalogue()
+    from certificate.i18n.selection import remember_choice
+
+    remember_choice(app)
+
+    @app.context_processor
+    def _language_context() -> dict[str, Any]:
+        code = current_language()
+        return {
+            "page_lang": code,
+            "page_dir": language(code).direction,
+            "language_links": [
+                (entry, switch_url(entry.code), entry.code == code) for entry in LANGUAGES.values()
+            ],
+        }
