@@ -133,7 +133,7 @@ def make_chunk(args: tuple[Signer, int, int]) -> tuple[bytes, bytes, bytes, list
             "c": {"NR": "KETHNG"},
             "spc": True,
         }
-        token = jws.sign(claims, key, signer.kid)
+        token = jws.sign(claims, key, signer.kid, typ=jws.CERTIFICATE_TYP)
         at = issued.strftime("%Y-%m-%d %H:%M:%S")
         until = expires.strftime("%Y-%m-%d %H:%M:%S")
         applications.append(

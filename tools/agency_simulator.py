@@ -268,6 +268,8 @@ class Simulator:
         kid = header.get("kid")
         if header.get("alg") != "EdDSA" or not isinstance(kid, str):
             raise QueryRejected("algorithm is not EdDSA or no kid")
+        if str(header.get("typ", "")).lower() != "ipc-query+jwt":
+            raise QueryRejected("typ is not ipc-query+jwt: not a query")
         key = self.jwks.get(kid)
         if key is None:
             raise QueryRejected("kid is not in the service's JWKS")

@@ -38,7 +38,7 @@ def agency_adapter(
     private_key, kid = keys.private_key(key.kid), key.kid
 
     def sign(claims: dict[str, Any]) -> str:
-        return jws.sign({"iss": push.issuer, **claims}, private_key, kid)
+        return jws.sign({"iss": push.issuer, **claims}, private_key, kid, typ=jws.PUSH_QUERY_TYP)
 
     def answer_url(check_id: str) -> str:
         return f"{push.base_url}/api/v1/agency/queries/{check_id}/answer"

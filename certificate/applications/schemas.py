@@ -39,7 +39,7 @@ def _country(value: str) -> str:
 
 CountryCode = Annotated[str, AfterValidator(_country)]
 # Name lengths and the country count are bounded so that the signed token
-# always fits the certificate's QR code (version 18 at level M); a test holds
+# always fits the certificate's QR code (version 19 at level M); a test holds
 # the worst case to it.
 MAX_COUNTRIES = 20
 MAX_NAME_BYTES = 56  # family and given names together, UTF-8

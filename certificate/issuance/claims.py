@@ -18,7 +18,7 @@ Claim names (documented in docs/claims.md, which offline verifiers follow):
 Outcome codes: ``NR`` no record, ``RF`` record found, ``IU`` identity
 unconfirmed, ``NA`` did not answer by the deadline, ``NC`` not covered.
 Grouping countries by outcome keeps twenty countries inside a QR code of
-version 18 at error correction M.
+version 19 at error correction M.
 """
 
 from __future__ import annotations

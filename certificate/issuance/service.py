@@ -149,7 +149,7 @@ def _issue(
         specimen,
         gap=gap_months(gap, now.date()),
     )
-    token = jws.sign(claims, keys.private_key(key.kid), key.kid)
+    token = jws.sign(claims, keys.private_key(key.kid), key.kid, typ=jws.CERTIFICATE_TYP)
     document = build_document(
         application, certificate_id, token, settings.base_url, now, expires_at, specimen, gap
     )

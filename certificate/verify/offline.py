@@ -165,7 +165,7 @@ def _verify_token(
     if public_key is None:
         return _invalid("The token names a key that is not in the key set.")
     try:
-        claims = jws.verify(token, public_key)
+        claims = jws.verify(token, public_key, typ=jws.CERTIFICATE_TYP)
     except jws.InvalidToken:
         return _invalid("The token's signature does not verify.")
     if issuer is not None and claims.get("iss") != issuer:

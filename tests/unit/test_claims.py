@@ -80,7 +80,7 @@ def test_the_largest_allowed_certificate_fits_the_qr_limit() -> None:
         specimen=True,
     )
     assert len(decode_outcomes(claims["c"])) == MAX_COUNTRIES
-    qr = make_qr(verify_url(base_url, jws.sign(claims, key, kid)))
+    qr = make_qr(verify_url(base_url, jws.sign(claims, key, kid, typ=jws.CERTIFICATE_TYP)))
     assert qr_version(qr) <= MAX_VERSION
 
 
