@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from certificate import caching, input_guard
+from certificate import caching, input_guard, rate_limits
 from certificate.config import load_config
 from certificate.db import configure_sqlite, db
 from certificate.errors import register_error_handlers
@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    rate_limits.configure(app)
     limiter.init_app(app)
     from certificate import i18n
 

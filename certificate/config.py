@@ -22,6 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "CHECK_DEADLINE_SECONDS": 14 * 24 * 3600,
     "VERIFY_RATE_LIMIT": "120/minute",
     "LOGIN_RATE_LIMIT": "20/minute",
+    # where rate-limit counts live: a redis:// URL, or unset for the database (see rate_limits.py)
+    "RATE_LIMIT_STORAGE_URL": "",
+    # the database store adds a process's hits to the shared count once per this many
+    "RATE_LIMIT_BATCH": 5,
+    # how many reverse proxies stand in front of the service (X-Forwarded-For entries trusted)
+    "TRUSTED_PROXIES": 0,
     "CERTIFICATE_VALIDITY_DAYS": 180,
     # personal data is purged this long after the last certificate expires, or a withdrawal
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
@@ -123,6 +129,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "SESSION_ABSOLUTE_SECONDS",
         "PURGE_INTERVAL_SECONDS",
         "ORPHAN_DOCUMENT_SECONDS",
+        "RATE_LIMIT_BATCH",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -134,10 +141,20 @@ def validate_config(config: dict[str, Any]) -> None:
         "SWEEP_INTERVAL_SECONDS",
         "RETRY_BASE_SECONDS",
         "RETRY_MAX_SECONDS",
+        "TRUSTED_PROXIES",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"IPC_{name} must be a number ≥ 0, got {value!r}")
+    if not isinstance(config["TRUSTED_PROXIES"], int) or isinstance(
+        config["TRUSTED_PROXIES"], bool
+    ):
+        raise ConfigError("IPC_TRUSTED_PROXIES must be a whole number of proxies")
+    storage = str(config["RATE_LIMIT_STORAGE_URL"] or "")
+    if storage and urlsplit(storage).scheme not in ("redis", "rediss", "memory"):
+        raise ConfigError(
+            "IPC_RATE_LIMIT_STORAGE_URL must be a redis:// URL (or unset: the database)"
+        )
     for name in ("VERIFY_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
         try:
             parse_rate_limit(str(config[name]))

@@ -7,6 +7,7 @@ from certificate.audit import AuditEvent
 from certificate.auth.models import ApiToken, User
 from certificate.checks.models import Check
 from certificate.issuance.models import Certificate
+from certificate.rate_limits import RateLimitCounter
 from certificate.signing.models import SigningKey
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Check",
     "IdempotencyKey",
     "PendingAction",
+    "RateLimitCounter",
     "Residence",
     "SigningKey",
     "UsedAssertion",

@@ -26,6 +26,11 @@ def verify_limit() -> str:
     return str(current_app.config["VERIFY_RATE_LIMIT"])
 
 
+#: One budget per client across every way of verifying (this API, the /v page's typed
+#: number and its PDF upload): a prober cannot multiply the limit by switching routes.
+verification_limit = limiter.shared_limit(verify_limit, scope="verification")
+
+
 def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verification:
     """Verify uploaded PDF bytes; a non-PDF is a 400 and a huge page count a 413 (``ApiError``)."""
     if not data.startswith(PDF_MAGIC):
@@ -102,7 +107,7 @@ def verify_request_body() -> service.Verification:
 
 
 @bp.post("/api/v1/verify")
-@limiter.limit(verify_limit)
+@verification_limit
 def verify() -> ResponseReturnValue:
     """Is this certificate genuine and in force?"""
     result = verify_request_body()

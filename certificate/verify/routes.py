@@ -29,12 +29,11 @@ from wtforms.widgets import DateInput
 from certificate.applications.models import Application
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
-from certificate.extensions import limiter
 from certificate.i18n import current_language
 from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
 from certificate.runtime import runtime
 from certificate.verify import service
-from certificate.verify.api import verify_limit, verify_uploaded_pdf
+from certificate.verify.api import verification_limit, verify_uploaded_pdf
 from certificate.verify.i18n import country_names, page_words, words
 
 bp = Blueprint("verify", __name__)
@@ -210,7 +209,7 @@ def page() -> ResponseReturnValue:
 
 
 @bp.post("/v")
-@limiter.limit(verify_limit)
+@verification_limit
 def verify_number() -> ResponseReturnValue:
     """Typed verification: certificate number and date of birth, sent in the body."""
     language = current_language()
@@ -234,7 +233,7 @@ def verify_number() -> ResponseReturnValue:
 
 
 @bp.post("/v/upload")
-@limiter.limit(verify_limit)
+@verification_limit
 def verify_upload() -> ResponseReturnValue:
     """PDF verification: the file must be byte for byte a certificate this service issued."""
     language = current_language()

@@ -8,15 +8,15 @@ Needs redis-server and PostgreSQL (``IPC_TEST_DATABASE_URL``); CI provides both.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import application_body
 from tests.databases import server_url
-from tests.live import free_port, kill_group, live_service, stop_group
+from tests.live import kill_group, live_service, redis_server
 
 pytestmark = [
     pytest.mark.slow,
@@ -28,38 +28,9 @@ pytestmark = [
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path):
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 10
-    while (
-        subprocess.run(
-            ["redis-cli", "-p", str(port), "ping"], capture_output=True, check=False
-        ).stdout.strip()
-        != b"PONG"
-    ):
-        if time.monotonic() > deadline:
-            raise RuntimeError("redis-server did not start")
-        time.sleep(0.1)
-    yield f"redis://127.0.0.1:{port}/0"
-    stop_group(process)
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    with redis_server(tmp_path) as url:
+        yield url
 
 
 def _worker(service, name: str):
