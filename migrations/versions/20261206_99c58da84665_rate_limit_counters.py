@@ -5,7 +5,7 @@ deployment that keeps its rate limits in the database (see
 certificate/rate_limits.py).
 
 Revision ID: 99c58da84665
-Revises: e50222648a34
+Revises: 7c3e5a1f2b90
 Create Date: 2026-12-06 04:10:03.807229
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '99c58da84665'
-down_revision = 'e50222648a34'
+down_revision = '7c3e5a1f2b90'
 branch_labels = None
 depends_on = None
 
