@@ -5,7 +5,7 @@ Each audit event carries a MAC of its hash made with a data key
 detected. Events written before this revision have none.
 
 Revision ID: a7d1c3e9f044
-Revises: 7c3e5a1f2b90
+Revises: 99c58da84665
 Create Date: 2026-12-06 04:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7d1c3e9f044'
-down_revision = '7c3e5a1f2b90'
+down_revision = '99c58da84665'
 branch_labels = None
 depends_on = None
 
