@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from country_adapters.base import Answer, Outcome, Query, Record
+from country_adapters.records import category_problem, date_problem
 
 
 def _iso(moment: datetime) -> str:
@@ -84,9 +85,19 @@ class RecordIn(BaseModel):
     category: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
     ]
-    date: Annotated[str, StringConstraints(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")]
+    date: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
     court: Text
     sentence: Text
+
+    @field_validator("category", "date")
+    @classmethod
+    def _record_rules(cls, value: str, info: ValidationInfo) -> str:
+        """The rules of :mod:`country_adapters.records`, shared with adapters."""
+        check = category_problem if info.field_name == "category" else date_problem
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class AnswerIn(BaseModel):

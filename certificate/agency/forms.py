@@ -11,7 +11,15 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
-from wtforms import FieldList, Form, FormField, RadioField, StringField, TextAreaField
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length
@@ -19,7 +27,9 @@ from wtforms.validators import DataRequired, Length
 from certificate.agency.service import MAX_QUESTION_LENGTH
 from certificate.applications.forms import Problem, humanise
 from certificate.errors import validation_fields
+from certificate.issuance.i18n import category_words
 from country_adapters.documents import AnswerIn
+from country_adapters.records import CATEGORIES
 
 RECORD_ROWS = 3
 MAX_RECORD_ROWS = 50  # AnswerIn accepts at most 50 records
@@ -42,8 +52,15 @@ class RecordForm(Form):
     """One conviction; a row left entirely blank is ignored."""
 
     offence = StringField("Offence")
-    category = StringField("Category", render_kw={"placeholder": "e.g. misdemeanour"})
-    date = StringField("Date", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric"})
+    category = SelectField(
+        "Category",
+        choices=[SelectChoice("", "Choose a category")]
+        + [SelectChoice(code, category_words("en", code)) for code in CATEGORIES],
+        validate_choice=False,  # AnswerIn names a bad code, as the agency API does
+    )
+    date = StringField(
+        "Date", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "maxlength": 10}
+    )
     court = StringField("Court")
     sentence = StringField("Sentence")
 

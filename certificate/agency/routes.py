@@ -23,10 +23,17 @@ from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
+from certificate.issuance.i18n import category_words
 from certificate.runtime import runtime
 from country_adapters.countries import country_name
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+@bp.app_template_filter("category_words")
+def _category_words(code: str) -> str:
+    """A record category code in words on the operators' pages (English)."""
+    return category_words("en", code)
 
 
 def _officer() -> User:

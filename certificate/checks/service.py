@@ -7,9 +7,10 @@ crashed worker left undone is found again by :func:`due_check_ids`.
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -29,6 +30,9 @@ from country_adapters.base import (
     ResidencePeriod,
     Subject,
 )
+from country_adapters.records import record_problems
+
+log = logging.getLogger(__name__)
 
 _ACTIVE = (CheckStatus.QUEUED.value, CheckStatus.SENT.value, CheckStatus.FAILED.value)
 
@@ -145,6 +149,8 @@ def apply_result(
         # (it clears the schedule), so the application read here is current.
         return
     if isinstance(result, Answer):
+        result = _checked_answer(check, result, now)
+    if isinstance(result, Answer):
         record_answer(session, check, result, now=now, actor="system")
         return
     if isinstance(result, Pending):
@@ -152,6 +158,7 @@ def apply_result(
         check.status = CheckStatus.SENT.value
         check.sent_at = check.sent_at or now
         check.reference = result.reference or check.reference
+        check.last_error = None  # the agency has the query: an earlier failure is over
         check.next_attempt_at = (
             now + timedelta(seconds=result.poll_after) if result.poll_after is not None else None
         )
@@ -208,6 +215,29 @@ def application_withdrawn(session: DbSession, check: Check) -> bool:
         .execution_options(populate_existing=True)
     )
     return status == ApplicationStatus.WITHDRAWN.value
+
+
+def answer_problems(answer: Answer, today: date | None = None) -> dict[str, str]:
+    """``{"records.0.date": "lies in the future"}`` for each record rule the answer breaks."""
+    return {
+        f"records.{index}.{name}": problem
+        for index, record in enumerate(answer.records)
+        for name, problem in record_problems(record, today).items()
+    }
+
+
+def _checked_answer(check: Check, answer: Answer, now: datetime) -> Answer | AdapterError:
+    """An adapter's answer, or a non-retryable error when a record breaks the rules.
+
+    Nothing of such an answer is stored: the check becomes ``failed`` and waits
+    for an operator, who sees the reason in ``last_error``.
+    """
+    problems = answer_problems(answer, now.date())
+    if not problems:
+        return answer
+    described = "; ".join(f"{path} {problem}" for path, problem in problems.items())
+    log.warning("check %s (%s): adapter answer refused: %s", check.id, check.country, described)
+    return AdapterError(f"the agency's answer was refused: {described}", retryable=False)
 
 
 def _records_payload(records: tuple[Record, ...]) -> list[dict[str, Any]]:

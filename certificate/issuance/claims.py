@@ -16,7 +16,9 @@ Claim names (documented in docs/claims.md, which offline verifiers follow):
          (``IU``); see :mod:`certificate.issuance.coverage`
 
 Outcome codes: ``NR`` no record, ``RF`` record found, ``IU`` identity
-unconfirmed, ``NA`` did not answer by the deadline, ``NC`` not covered.
+unconfirmed, ``NA`` did not answer by the deadline, ``FA`` the check failed
+(the agency could not be asked, or its answer was unusable, until the
+deadline), ``NC`` not covered.
 Grouping countries by outcome keeps twenty countries inside a QR code of
 version 19 at error correction M.
 """
@@ -36,6 +38,7 @@ OUTCOME_CODES = {
     "record_found": "RF",
     "identity_unconfirmed": "IU",
     "no_response": "NA",
+    "failed": "FA",
     "not_covered": "NC",
 }
 CODE_OUTCOMES = {code: outcome for outcome, code in OUTCOME_CODES.items()}
@@ -71,6 +74,8 @@ def check_outcome(check: Check) -> str:
         return check.outcome
     if check.status == CheckStatus.NOT_COVERED.value:
         return "not_covered"
+    if check.last_error:  # it had failed (or kept failing) when the deadline passed
+        return "failed"
     return "no_response"
 
 

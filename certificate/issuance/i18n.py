@@ -34,6 +34,7 @@ OUTCOMES = (
     "record_found",
     "identity_unconfirmed",
     "no_response",
+    "failed",
     "not_covered",
 )
 
@@ -74,6 +75,10 @@ _EN: dict[str, str] = {
     "outcome_record_found": N_("Record found — see details below"),
     "outcome_identity_unconfirmed": N_("Identity could not be confirmed — result not confirmed"),
     "outcome_no_response": N_("Did not answer by its deadline — not confirmed"),
+    "outcome_failed": N_(
+        "Check failed: the agency could not be asked or its answer could not be used"
+        " — not confirmed"
+    ),
     "outcome_not_covered": N_("No participating authority — not checked"),
     "statement": N_(
         "This certificate states what the criminal-record authority of each "
@@ -136,3 +141,28 @@ def country_name(code: str, name: str, language: str) -> str:
     if country is None or country.name != name:
         return name
     return name if language == "en" else cldr.country_name(code, language)
+
+
+_CATEGORY_WORDS: dict[str, str] = {
+    "child_sexual_abuse": N_("Sexual offence against a child"),
+    "child_abuse": N_("Other offence against a child"),
+    "sexual_other": N_("Sexual offence"),
+    "violence": N_("Violent offence"),
+    "drugs": N_("Drug offence"),
+    "fraud": N_("Fraud or economic offence"),
+    "property": N_("Property offence"),
+    "traffic": N_("Road traffic offence"),
+    "other": N_("Other offence"),
+}
+
+
+def category_words(language: str, code: str) -> str:
+    """A record category code (see :mod:`country_adapters.records`) in words.
+
+    A code outside the list (only possible for records stored before the list
+    existed) is printed with spaces for underscores, so it never breaks mid-word.
+    """
+    labels(language)  # ValueError for an unknown language
+    if code not in _CATEGORY_WORDS:
+        return code.replace("_", " ")
+    return gettext_in(language, _CATEGORY_WORDS[code])

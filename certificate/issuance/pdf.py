@@ -53,7 +53,13 @@ from reportlab.platypus import (
 from reportlab.platypus.doctemplate import LayoutError
 
 from certificate.issuance.document import CertificateDocument, CountryLine, UncoveredLine
-from certificate.issuance.i18n import RTL_LANGUAGES, country_name, labels, outcome_phrase
+from certificate.issuance.i18n import (
+    RTL_LANGUAGES,
+    category_words,
+    country_name,
+    labels,
+    outcome_phrase,
+)
 from certificate.issuance.qr import make_qr, qr_matrix
 
 # --------------------------------------------------------------------------
@@ -85,6 +91,7 @@ OUTCOME_COLOURS = {
     "record_found": colors.HexColor("#A11D1D"),
     "identity_unconfirmed": colors.HexColor("#8A4B00"),
     "no_response": colors.HexColor("#8A4B00"),
+    "failed": colors.HexColor("#8A4B00"),
     "not_covered": colors.HexColor("#5A6270"),
 }
 
@@ -714,7 +721,8 @@ class _Builder:
         body = s.make(0.85)
         rows = [self.row([self.label(t[key], head) for key in keys])]
         for record in line.records:
-            values = (record.offence, record.category, record.date, record.court, record.sentence)
+            category = category_words(self.doc.language, record.category)
+            values = (record.offence, category, record.date, record.court, record.sentence)
             rows.append(self.row([self.value(v or "—", body) for v in values]))
         table = Table(rows, colWidths=self.widths([width * f for f in fractions]))
         table.setStyle(

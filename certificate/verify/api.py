@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -10,7 +12,8 @@ from certificate.caching import shareable
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
-from certificate.i18n import N_
+from certificate.i18n import N_, current_language
+from certificate.issuance.summary import claim_outcomes, summary_sentence
 from certificate.runtime import runtime
 from certificate.signing.keys import jwks
 from certificate.verify import service
@@ -68,6 +71,18 @@ def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verifi
         ) from exc
 
 
+def answer_body(result: service.Verification) -> dict[str, Any]:
+    """The v2 verification answer, with ``summary_text``: the summary in words in the
+    language the client asks for (``Accept-Language``; English by default)."""
+    body = result.as_dict()
+    outcomes = claim_outcomes(result.claims)
+    language = current_language()
+    body["summary_text"] = (
+        None if outcomes is None else summary_sentence(outcomes.values(), language)
+    )
+    return body
+
+
 def verify_request_body() -> service.Verification:
     """Verify whatever this request carries: a token, a typed number, or a PDF upload."""
     keys = runtime().public_keys
@@ -112,7 +127,7 @@ def verify() -> ResponseReturnValue:
     """Is this certificate genuine and in force?"""
     result = verify_request_body()
     db.session.commit()
-    response = jsonify(result.as_dict())
+    response = jsonify(answer_body(result))
     response.headers["Cache-Control"] = "no-store"
     return response
 

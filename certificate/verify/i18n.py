@@ -82,7 +82,9 @@ _EN: dict[str, Any] = {
         "unknown": N_("Not found"),
     },
     "reasons": {
-        "valid": N_("The certificate is genuine and in force."),
+        "valid": N_(
+            "The document is genuine and in force. Whether it shows a record is said in its summary."
+        ),
         "revoked": N_("The certificate has been revoked by the issuing service."),
         "expired": N_("The certificate has expired."),
         "superseded": N_(
@@ -98,6 +100,7 @@ _EN: dict[str, Any] = {
         "RF": N_("Record found"),
         "IU": N_("Identity unconfirmed"),
         "NA": N_("Did not answer: not confirmed"),
+        "FA": N_("Check failed: not confirmed"),
         "NC": N_("Not covered: not checked"),
     },
 }

@@ -32,9 +32,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certificate.issuance.i18n import outcome_phrase
+from certificate.issuance.summary import claim_outcomes, summary_of_claims, summary_sentence
 from certificate.signing import jws
 from certificate.signing.keys import ALGORITHM
 from certificate.signing.pades import check_pdf_signature, embedded_verify_url
+from country_adapters.countries import country_name
 
 STATUS_NOT_CHECKED = (
     "Revocation and supersession were not checked: this verification used no "
@@ -78,8 +81,10 @@ class OfflineResult:
         """A JSON-ready view (used by the CLI's ``--json``)."""
         return {
             "valid": self.valid,
+            "authentic": self.valid,
             "status": self.status,
             "reason": self.reason,
+            "summary": summary_of_claims(self.claims),
             "certificate": self.claims,
             "kid": self.kid,
             "pdf_signature": self.pdf_signature,
@@ -87,6 +92,33 @@ class OfflineResult:
             "status_checked": self.status_checked,
             "notice": self.notice,
         }
+
+
+def report_lines(result: OfflineResult) -> list[str]:
+    """The verdict as the command line prints it: the status, then the summary in words,
+    then every country's outcome, so that "valid" is never read alone."""
+    claims = result.claims or {}
+    lines = [f"status: {result.status}", f"reason: {result.reason}"]
+    if claims:
+        holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
+        lines += [
+            f"certificate: {claims.get('jti')}",
+            f"holder: {holder}",
+            f"date of birth: {claims.get('dob')}",
+        ]
+        if claims.get("spc"):
+            lines.append("specimen: yes (no legal value)")
+        outcomes = claim_outcomes(claims) or {}
+        lines.append(f"summary: {summary_sentence(outcomes.values(), 'en')}")
+        lines.append("countries:")
+        lines += [
+            f"  {code} {country_name(code)}: {outcome_phrase('en', outcome)}"
+            for code, outcome in outcomes.items()
+        ]
+    if result.pdf_signature is not None:
+        lines.append(f"PDF signature: {result.pdf_signature}")
+    lines.append(f"not checked: {result.notice}")
+    return lines
 
 
 def _invalid(reason: str, pdf_signature: str | None = None) -> OfflineResult:
@@ -178,7 +210,8 @@ def _verify_token(
         return OfflineResult("expired", "The certificate has expired.", claims, kid)
     return OfflineResult(
         "valid",
-        "The certificate's signature is genuine and it has not expired.",
+        "The document's signature is genuine and it has not expired. "
+        "Whether it shows a record is said in its summary.",
         claims,
         kid,
     )

@@ -21,10 +21,27 @@ class NumberVerification(Strict):
     organisation: str | None = Field(default=None, max_length=200)
 
 
+class Summary(BaseModel):
+    """Counts of the certificate's country outcomes; ``unconfirmed`` is identity
+    unconfirmed, no answer by the deadline, or a failed check."""
+
+    countries: int
+    no_record: int
+    record_found: int
+    unconfirmed: int
+    not_covered: int
+
+
 class VerificationOut(BaseModel):
     valid: bool
+    #: The document is genuine and in force (says nothing about records).
+    authentic: bool
     status: Literal["valid", "revoked", "expired", "superseded", "invalid", "unknown"]
     reason: str
+    #: What the certificate says; null when no claims are shown.
+    summary: Summary | None
+    #: The summary in words, in the language of ``Accept-Language``.
+    summary_text: str | None = None
     certificate: dict[str, Any] | None
 
 

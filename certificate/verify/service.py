@@ -25,6 +25,7 @@ from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate, CertificateStatus, CertificateVerification
+from certificate.issuance.summary import summary_of_claims
 from certificate.observability import VERIFICATION_SECONDS, VERIFICATIONS, timed
 from certificate.retention import dob_matches
 from certificate.signing import jws
@@ -46,7 +47,9 @@ class TooManyPages(Exception):
 
 
 REASONS = {
-    "valid": "The certificate is genuine and in force.",
+    "valid": (
+        "The document is genuine and in force. Whether it shows a record is said in its summary."
+    ),
     "revoked": "The certificate has been revoked by the issuing service.",
     "expired": "The certificate has expired.",
     "superseded": "The certificate has been replaced by a newer one; ask the holder for it.",
@@ -71,8 +74,10 @@ class Verification:
         """The contract's response body."""
         return {
             "valid": self.valid,
+            "authentic": self.valid,  # the document: genuine and in force, nothing about records
             "status": self.status,
             "reason": REASONS[self.status],
+            "summary": summary_of_claims(self.claims),
             "certificate": self.claims,
         }
 

@@ -287,7 +287,7 @@ def test_an_agency_officer_answers_a_query_in_the_portal(
     officer.get_by_label("Record found").check()
     record = officer.locator("li.record-row").first
     record.get_by_label("Offence").fill("Driving without a licence")
-    record.get_by_label("Category").fill("misdemeanour")
+    record.get_by_label("Category").select_option("property")
     record.get_by_label("Date", exact=True).fill("2016-03-02")
     record.get_by_label("Court").fill("Héraðsdómur Reykjavíkur")
     record.get_by_label("Sentence").fill("Fine of 50,000 ISK")

@@ -34,7 +34,7 @@ class IcelandAdapter:
 
     def submit(self, query):
         if query.subject.family_name == "Jonsdottir":
-            record = Record("Test offence", "test", "2001-01-01", "Test court", "Test sentence")
+            record = Record("Test offence", "other", "2001-01-01", "Test court", "Test sentence")
             return Answer(Outcome.RECORD_FOUND, (record,), datetime.now(UTC), "IS-1")
         return Answer(Outcome.NO_RECORD, (), datetime.now(UTC), "IS-2")
 

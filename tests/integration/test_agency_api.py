@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -32,6 +33,7 @@ from certificate.audit import AuditEvent
 from certificate.checks.models import Check
 from certificate.db import db
 from certificate.issuance.claims import decode_outcomes
+from certificate.issuance.i18n import category_words
 from tests.conftest import application_body, drain
 
 AUDIENCE = "http://ipc.test"  # BASE_URL in tests/conftest.py
@@ -40,7 +42,7 @@ PrivateKey = ec.EllipticCurvePrivateKey | Ed25519PrivateKey
 RECORDS = [
     {
         "offence": "Fraud by false representation",
-        "category": "economic",
+        "category": "fraud",
         "date": "2014-05-06",
         "court": "Reykjavik District Court",
         "sentence": "6 months, suspended",
@@ -396,6 +398,24 @@ def test_the_audience_may_have_a_trailing_slash(world: World, audience: Any) -> 
             "records.0.date",
         ),
         ({"outcome": "no_record", "records": [], "reference": "x" * 201}, "reference"),
+        *(
+            (
+                {"outcome": "record_found", "records": [RECORDS[0], {**RECORDS[1], key: value}]},
+                f"records.1.{key}",
+            )
+            for key, value in [
+                ("date", "2010-13-45"),
+                ("date", "2099-99-99"),
+                ("date", "2010-02-30"),
+                ("date", "2010-00"),
+                ("date", "20100101"),
+                ("date", f"{datetime.now(UTC).year + 1}"),
+                ("date", (datetime.now(UTC) + timedelta(days=2)).date().isoformat()),
+                ("category", "economic"),
+                ("category", "Child sexual abuse"),
+                ("category", "child_sexual_abus"),
+            ]
+        ),
     ],
 )
 def test_an_invalid_answer_is_400_naming_the_field(
@@ -567,7 +587,10 @@ def test_the_certificate_shows_each_agencys_answer_exactly_as_given(world: World
     assert pdf.status_code == 200
     text = " ".join(_page_text(pdf.data).split())
     for record in RECORDS:
-        for value in record.values():
-            assert value in text, value
+        for key, value in record.items():
+            if key == "category":  # printed in words, never as the code
+                assert category_words("en", value) in text
+            else:
+                assert value in text, value
     assert "IS-2024-0077" in text
     assert "NO/REF/12" in text

@@ -136,7 +136,7 @@ def answer(portal: FlaskClient, check_id: str, data: dict[str, str], confirm: bo
 RECORDS = {
     "outcome": "record_found",
     "records-0-offence": "Theft of a bicycle",
-    "records-0-category": "misdemeanour",
+    "records-0-category": "property",
     "records-0-date": "2014-03-02",
     "records-0-court": "Nairobi Magistrates' Court",
     "records-0-sentence": "Fine of 5000 KES",
@@ -147,7 +147,7 @@ RECORDS = {
     "records-1-court": "",
     "records-1-sentence": "",
     "records-2-offence": "Driving without a licence",
-    "records-2-category": "traffic offence",
+    "records-2-category": "traffic",
     "records-2-date": "2015-07",
     "records-2-court": "Mombasa Law Courts",
     "records-2-sentence": "Conditional discharge",
@@ -309,6 +309,8 @@ def test_record_found_with_two_records_is_printed_as_given(
         "Fine of 5000 KES",
         "Driving without a licence",
         "Conditional discharge",
+        "Property offence",  # the category in words
+        "Road traffic offence",
     ):
         assert shown in text, shown
 
@@ -336,6 +338,11 @@ def test_identity_unconfirmed(app: Flask, client: FlaskClient, filed: dict[str, 
         ({**RECORDS, "outcome": "no_record"}, "must be empty for no_record"),
         ({**RECORDS, "records-2-date": "last year"}, "Record 3: Date"),
         ({**RECORDS, "records-0-court": ""}, "Record 1: Court"),
+        ({**RECORDS, "records-2-date": "2010-13-45"}, "is not a real calendar date"),
+        ({**RECORDS, "records-2-date": "2099-99-99"}, "is not a real calendar date"),
+        ({**RECORDS, "records-2-date": "2099-01-01"}, "lies in the future"),
+        ({**RECORDS, "records-0-category": "economic"}, "Record 1: Category"),
+        ({**RECORDS, "records-0-category": ""}, "Record 1: Category"),
     ],
 )
 def test_a_bad_answer_is_shown_again_and_nothing_is_recorded(

@@ -47,6 +47,20 @@ def test_a_fresh_certificate_is_valid_three_ways(
     assert claims["jti"] == issued["id"]
     assert (claims["fn"], claims["gn"], claims["dob"]) == ("RECORDER", "Ada Chioma", "1990-04-17")
     assert claims["c"] == {"RF": "KETHNG"}
+    # genuine and in force says nothing about records: the summary does
+    assert by_token["authentic"] is True
+    assert by_token["summary"] == {
+        "countries": 3,
+        "no_record": 0,
+        "record_found": 3,
+        "unconfirmed": 0,
+        "not_covered": 0,
+    }
+    assert by_token["summary_text"] == "Records found in 3 of 3 countries."
+    french = client.post(
+        "/api/v1/verify", json={"token": issued["token"]}, headers={"Accept-Language": "fr"}
+    ).get_json()
+    assert french["summary_text"] == "Condamnation inscrite dans 3 pays sur 3."
     by_number = _verify(
         client, certificate_id=issued["id"].lower().replace("-", " "), date_of_birth="1990-04-17"
     )
@@ -109,8 +123,11 @@ def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
         answer = _verify(client, token=token)
         assert answer == {
             "valid": False,
+            "authentic": False,
             "status": "invalid",
             "certificate": None,
+            "summary": None,
+            "summary_text": None,
             "reason": answer["reason"],
         }
         assert "SOMEONE" not in json.dumps(answer)

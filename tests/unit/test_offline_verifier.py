@@ -191,6 +191,10 @@ def test_the_cli_verifies_a_pdf_and_a_token_without_a_database(
     )  # fmt: skip
     assert pdf.returncode == 0, pdf.stdout + pdf.stderr
     assert "status: valid" in pdf.stdout
+    assert "summary: No record in any of the 3 countries checked." in pdf.stdout
+    for line in ("  KE Kenya: No record", "  TH Thailand: No record", "  NG Nigeria: No record"):
+        assert line in pdf.stdout.splitlines()
+    assert "Traceback" not in pdf.stderr
     assert material["id"] in pdf.stdout
     assert "PDF signature: valid" in pdf.stdout
     assert "Revocation and supersession were not checked" in pdf.stdout

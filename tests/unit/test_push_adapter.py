@@ -24,7 +24,7 @@ ANSWER = {
     "records": [
         {
             "offence": "Fraud",
-            "category": "economic",
+            "category": "fraud",
             "date": "2014-05-06",
             "court": "Reykjavik District Court",
             "sentence": "Suspended sentence, 6 months",
