@@ -60,7 +60,7 @@ def test_a_fresh_certificate_is_valid_three_ways(
     french = client.post(
         "/api/v1/verify", json={"token": issued["token"]}, headers={"Accept-Language": "fr"}
     ).get_json()
-    assert french["summary_text"] == "Condamnation inscrite dans 3 pays sur 3."
+    assert french["summary_text"] == "Condamnations inscrites dans 3 pays sur 3."
     by_number = _verify(
         client, certificate_id=issued["id"].lower().replace("-", " "), date_of_birth="1990-04-17"
     )

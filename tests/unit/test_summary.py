@@ -32,7 +32,7 @@ def test_counts_follow_the_contract() -> None:
             MIXED,
             "en",
             "Records found in 2 of 4 countries; 1 country could not confirm the identity; "
-            "1 not covered.",
+            "1 country not covered.",
         ),
         (["no_record"] * 3, "en", "No record in any of the 3 countries checked."),
         (
@@ -45,11 +45,17 @@ def test_counts_follow_the_contract() -> None:
         (
             MIXED,
             "fr",
-            "Condamnation inscrite dans 2 pays sur 4 ; 1 pays n’a pas pu confirmer "
+            "Condamnations inscrites dans 2 pays sur 4 ; 1 pays n’a pas pu confirmer "
             "l’identité ; 1 pays non couvert.",
         ),
         (["no_record"], "es", "Sin antecedentes en el único país verificado."),
-        (["record_found"], "ar", "توجد سوابق مسجلة في 1 من أصل 1 من الدول."),
+        (["record_found"], "ar", "توجد سوابق مسجلة في البلد الوحيد الذي تم التحقق منه."),
+        (
+            ["no_response"],
+            "en",
+            "The one country checked did not confirm that it holds no record; "
+            "1 country did not answer by the deadline.",
+        ),
     ],
 )
 def test_the_summary_in_words(outcomes: list[str], language: str, sentence: str) -> None:
