@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_LATENCY_MS": 0,
     "CHECK_DEADLINE_SECONDS": 14 * 24 * 3600,
     "VERIFY_RATE_LIMIT": "120/minute",
+    # verification history is written in batches this often (a crash loses at most this much);
+    # 0 writes each row at once, on the request path
+    "VERIFY_HISTORY_SECONDS": 1.0,
     "LOGIN_RATE_LIMIT": "20/minute",
     # where rate-limit counts live: a redis:// URL, or unset for the database (see rate_limits.py)
     "RATE_LIMIT_STORAGE_URL": "",
@@ -139,6 +142,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "RETENTION_DAYS_AFTER_WITHDRAWAL",
         "SANDBOX_LATENCY_MS",
         "SWEEP_INTERVAL_SECONDS",
+        "VERIFY_HISTORY_SECONDS",
         "RETRY_BASE_SECONDS",
         "RETRY_MAX_SECONDS",
         "TRUSTED_PROXIES",

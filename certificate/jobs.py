@@ -158,6 +158,10 @@ def sweep() -> list[str]:
     and return the ids of due checks."""
     global _last_purge
     now = utcnow()
+    try:  # this process's buffered verification history first, so that it is chained now
+        runtime().verifier.history.flush()
+    except OperationalError:
+        log.warning("sweeper: verification history not written yet, will retry")
     while chain_verifications(db.session):
         db.session.commit()
     settle_pending_documents(

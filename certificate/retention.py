@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, delete, func, or_, select
 
@@ -42,7 +43,18 @@ def dob_digest(certificate_id: str, date_of_birth: date, kid: str | None = None)
     return f"{kid}:{hmac.new(ring.keys[kid], message, hashlib.sha256).hexdigest()}"
 
 
-def dob_matches(certificate: Certificate, date_of_birth: date | None) -> bool:
+class HolderBirthDate(Protocol):
+    """What :func:`dob_matches` reads: an ORM certificate or a verification's lookup record."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def holder_date_of_birth(self) -> date | None: ...
+    @property
+    def holder_dob_hash(self) -> str | None: ...
+
+
+def dob_matches(certificate: HolderBirthDate, date_of_birth: date | None) -> bool:
     """Whether ``date_of_birth`` is the holder's, before or after purging (constant time)."""
     given = date_of_birth or date.min
     if certificate.holder_date_of_birth is not None:

@@ -8,16 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from certificate.agency.adapters import PushSettings, agency_adapter
 from certificate.agency.service import enabled_agency
 from certificate.config import adapter_settings
-from certificate.db import DbSession
+from certificate.db import DbSession, db
 from certificate.encryption import install_keys, load_data_keys
 from certificate.issuance.service import IssuanceSettings
-from certificate.signing.keys import FileKeyStore, KeyStore, PublicKeys
+from certificate.signing.keys import FileKeyStore, KeyStore
 from certificate.signing.pades import PadesSource
 from certificate.storage import FileStore, LocalFileStore
+from certificate.verify.history import HistoryBuffer
+from certificate.verify.lookup import CertificateReader
+from certificate.verify.service import VerificationKeys, Verifier
 from country_adapters.base import CountryAdapter
 from country_adapters.registry import AdapterRegistry, load_registry
 
@@ -33,7 +38,7 @@ class Runtime:
 
     registry: AdapterRegistry
     keys: KeyStore
-    public_keys: PublicKeys
+    verifier: Verifier
     files: FileStore
     issuance: IssuanceSettings
     default_deadline: timedelta
@@ -63,7 +68,7 @@ def build_runtime(app: Flask) -> Runtime:
     runtime = Runtime(
         registry=load_registry(adapter_settings(config)),
         keys=FileKeyStore(instance / "keys"),
-        public_keys=PublicKeys(),
+        verifier=_verifier(app),
         files=LocalFileStore(instance / "certificates"),
         issuance=IssuanceSettings(
             base_url=config["BASE_URL"],
@@ -83,6 +88,22 @@ def build_runtime(app: Flask) -> Runtime:
     )
     app.extensions[EXTENSION_KEY] = runtime
     return runtime
+
+
+def _verifier(app: Flask) -> Verifier:
+    """The read-only verification path's pool, keys and history buffer; disposing the app's
+    engine closes them too (writing any buffered history first)."""
+    with app.app_context():
+        engine = db.engine
+    reader = CertificateReader.for_database(engine.url.render_as_string(hide_password=False))
+    history = HistoryBuffer(lambda: engine, interval=float(app.config["VERIFY_HISTORY_SECONDS"]))
+
+    @event.listens_for(engine, "engine_disposed")
+    def _closed(_engine: Engine) -> None:
+        history.close()
+        reader.dispose()
+
+    return Verifier(reader=reader, keys=VerificationKeys(reader), history=history)
 
 
 def runtime() -> Runtime:

@@ -51,13 +51,24 @@ class Certificate(Base):
 
     def status_at(self, now: datetime) -> CertificateStatus:
         """The status a verifier sees at ``now``: revocation wins, then supersession, then expiry."""
-        if self.revoked_at is not None and self.revoked_at <= now:
-            return CertificateStatus.REVOKED
-        if self.superseded_at is not None and self.superseded_at <= now:
-            return CertificateStatus.SUPERSEDED
-        if self.expires_at <= now:
-            return CertificateStatus.EXPIRED
-        return CertificateStatus.VALID
+        return status_at(self.revoked_at, self.superseded_at, self.expires_at, now)
+
+
+def status_at(
+    revoked_at: datetime | None,
+    superseded_at: datetime | None,
+    expires_at: datetime,
+    now: datetime,
+) -> CertificateStatus:
+    """A certificate's status at ``now`` from its three dates: revocation wins, then
+    supersession, then expiry."""
+    if revoked_at is not None and revoked_at <= now:
+        return CertificateStatus.REVOKED
+    if superseded_at is not None and superseded_at <= now:
+        return CertificateStatus.SUPERSEDED
+    if expires_at <= now:
+        return CertificateStatus.EXPIRED
+    return CertificateStatus.VALID
 
 
 class VerificationMethod(enum.StrEnum):

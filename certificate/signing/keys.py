@@ -145,20 +145,3 @@ def jwks(session: DbSession) -> dict[str, Any]:
             entry["retired_at"] = key.retired_at.isoformat()
         keys.append(entry)
     return {"keys": keys}
-
-
-class PublicKeys:
-    """Looks up verification keys by ``kid``; keys never change, so they are cached."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, Ed25519PublicKey] = {}
-
-    def get(self, session: DbSession, kid: str) -> Ed25519PublicKey | None:
-        """The public key for ``kid``, or None for a key this service never published."""
-        if kid not in self._cache:
-            row = session.get(SigningKey, kid)
-            if row is None or row.algorithm != ALGORITHM:
-                return None
-            raw = base64.urlsafe_b64decode(row.public_jwk["x"] + "==")
-            self._cache[kid] = Ed25519PublicKey.from_public_bytes(raw)
-        return self._cache[kid]

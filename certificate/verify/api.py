@@ -48,8 +48,7 @@ def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verifi
     pades = rt.issuance.pades
     try:
         return service.verify_pdf(
-            db.session,
-            rt.public_keys,
+            rt.verifier,
             data,
             now,
             trust_roots=pades.trust_roots(now) if pades is not None else (),
@@ -85,7 +84,7 @@ def answer_body(result: service.Verification) -> dict[str, Any]:
 
 def verify_request_body() -> service.Verification:
     """Verify whatever this request carries: a token, a typed number, or a PDF upload."""
-    keys = runtime().public_keys
+    verifier = runtime().verifier
     now = utcnow()
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
@@ -101,13 +100,12 @@ def verify_request_body() -> service.Verification:
     if isinstance(body, dict) and "token" in body:
         token = parse(TokenVerification, body)
         return service.verify_token(
-            db.session, keys, token.token.strip(), now, organisation=token.organisation
+            verifier, token.token.strip(), now, organisation=token.organisation
         )
     if isinstance(body, dict) and ("certificate_id" in body or "date_of_birth" in body):
         typed = parse(NumberVerification, body)
         return service.verify_number(
-            db.session,
-            keys,
+            verifier,
             typed.certificate_id,
             typed.date_of_birth,
             now,
@@ -126,7 +124,6 @@ def verify_request_body() -> service.Verification:
 def verify() -> ResponseReturnValue:
     """Is this certificate genuine and in force?"""
     result = verify_request_body()
-    db.session.commit()
     response = jsonify(answer_body(result))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -221,14 +221,12 @@ def verify_number() -> ResponseReturnValue:
     if born is None:
         return _page(number_form=form, status=400)
     verification = service.verify_number(
-        db.session,
-        runtime().public_keys,
+        runtime().verifier,
         form.certificate_number.data or "",
         born,
         utcnow(),
         organisation=form.organisation.data,
     )
-    db.session.commit()
     return _page(result_view(verification, language), number_form=form)
 
 
@@ -248,7 +246,6 @@ def verify_upload() -> ResponseReturnValue:
     except ApiError as exc:
         form.file.errors = list(exc.fields.values()) or [exc.message]
         return _page(upload_form=form, status=exc.status)
-    db.session.commit()
     return _page(result_view(verification, language), upload_form=form)
 
 
@@ -281,7 +278,9 @@ def verification_history(application: Application) -> list[HistoryEntry]:
     application.
     """
     statuses = words("en")["statuses"]
-    rows = service.verification_history(db.session, [c.id for c in application.certificates])
+    rows = service.verification_history(
+        db.session, runtime().verifier.history, [c.id for c in application.certificates]
+    )
     return [
         HistoryEntry(
             certificate_id=row.certificate_id,

@@ -7,10 +7,16 @@ echoes nothing of what was sent.
 Every verification of a known certificate is recorded for its holder
 (:class:`~certificate.issuance.models.CertificateVerification`): when, how,
 the result, and the verifier's organisation only if they chose to give it.
+
+The path is read-only: one indexed Core ``SELECT`` outside any transaction
+(:mod:`certificate.verify.lookup`), the signature checked against keys held
+in memory, and the history row buffered and written in batches within a
+second (:mod:`certificate.verify.history`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,18 +25,21 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from cryptography import x509
-from sqlalchemy import insert, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 
 from certificate.audit import record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
-from certificate.issuance.models import Certificate, CertificateStatus, CertificateVerification
+from certificate.issuance.models import CertificateStatus, CertificateVerification
 from certificate.issuance.summary import summary_of_claims
 from certificate.observability import VERIFICATION_SECONDS, VERIFICATIONS, timed
 from certificate.retention import dob_matches
 from certificate.signing import jws
-from certificate.signing.keys import PublicKeys
+from certificate.signing.keys import ALGORITHM
 from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
+from certificate.verify.history import HistoryBuffer
+from certificate.verify.lookup import CertificateReader, CertificateRecord
 
 #: A certificate is one page; anything much longer is refused before any real work.
 MAX_PDF_PAGES = 4
@@ -86,6 +95,46 @@ INVALID = Verification("invalid")
 UNKNOWN = Verification("unknown")
 
 
+class VerificationKeys:
+    """Verification keys by ``kid``, in memory: all of them loaded at start-up, a key
+    created later (by another process's rotation) read once on first sight."""
+
+    def __init__(self, reader: CertificateReader) -> None:
+        self._reader = reader
+        self._cache: dict[str, Ed25519PublicKey] = {}
+
+    def load(self) -> int:
+        """Read every signing key now; returns how many are held."""
+        for kid, algorithm, jwk in self._reader.signing_keys():
+            self._remember(kid, algorithm, jwk)
+        return len(self._cache)
+
+    def _remember(self, kid: str, algorithm: str, jwk: dict[str, str]) -> Ed25519PublicKey | None:
+        if algorithm != ALGORITHM:
+            return None
+        key = Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(jwk["x"] + "=="))
+        self._cache[kid] = key
+        return key
+
+    def get(self, kid: str) -> Ed25519PublicKey | None:
+        """The public key for ``kid``, or None for a key this service never published."""
+        key = self._cache.get(kid)
+        if key is None:
+            found = self._reader.signing_key(kid)
+            if found is not None:
+                key = self._remember(kid, *found)
+        return key
+
+
+@dataclass
+class Verifier:
+    """What every verification needs, built once per process (see ``certificate.runtime``)."""
+
+    reader: CertificateReader
+    keys: VerificationKeys
+    history: HistoryBuffer
+
+
 def _clean_organisation(organisation: str | None) -> str | None:
     if organisation is None:
         return None
@@ -94,27 +143,19 @@ def _clean_organisation(organisation: str | None) -> str | None:
 
 
 def _status_of(
-    session: DbSession,
-    certificate: Certificate,
+    verifier: Verifier,
+    certificate: CertificateRecord,
     claims: dict[str, Any] | None,
     now: datetime,
     method: str,
     organisation: str | None = None,
 ) -> Verification:
-    status = certificate.status_at(now)
-    # One plain INSERT: the hot path takes no lock on the audit chain. The sweeper
-    # appends these rows to the hash-chained audit log in batches
-    # (:func:`chain_verifications`).
-    session.execute(
-        insert(CertificateVerification).values(
-            certificate_id=certificate.id,
-            verified_at=now,
-            method=method,
-            result=status.value,
-            organisation=_clean_organisation(organisation),
-        )
-    )
-    return Verification(status.value, claims)
+    status = certificate.status_at(now).value
+    # No write on the request path: the row is buffered and written within a second,
+    # with its neighbours, in one INSERT (certificate/verify/history.py); the sweeper
+    # then appends it to the hash-chained audit log (:func:`chain_verifications`).
+    verifier.history.record(certificate.id, now, method, status, _clean_organisation(organisation))
+    return Verification(status, claims)
 
 
 def chain_verifications(session: DbSession, limit: int = 1000) -> int:
@@ -160,8 +201,7 @@ def _measured(method: str) -> Callable[[F], F]:
 
 @_measured("token")
 def verify_token(
-    session: DbSession,
-    keys: PublicKeys,
+    verifier: Verifier,
     token: str,
     now: datetime,
     *,
@@ -170,17 +210,17 @@ def verify_token(
     """Verify a QR token: signature by one of our keys, then the certificate's status."""
     try:
         kid = jws.unverified_kid(token)
-        public_key = keys.get(session, kid)
+        public_key = verifier.keys.get(kid)
         if public_key is None:
             return INVALID
         claims = jws.verify(token, public_key)
     except jws.InvalidToken:
         return INVALID
-    certificate = session.get(Certificate, str(claims.get("jti")))
+    certificate = verifier.reader.by_id(str(claims.get("jti")))
     if certificate is None:
         # signed by us but unknown: only possible if the record was purged
         return Verification(_expired_or_unknown(claims, now), None)
-    return _status_of(session, certificate, claims, now, "token", organisation)
+    return _status_of(verifier, certificate, claims, now, "token", organisation)
 
 
 def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
@@ -189,8 +229,7 @@ def _expired_or_unknown(claims: dict[str, Any], now: datetime) -> str:
 
 @_measured("number")
 def verify_number(
-    session: DbSession,
-    keys: PublicKeys,
+    verifier: Verifier,
     certificate_id: str,
     date_of_birth: date | None,
     now: datetime,
@@ -203,16 +242,15 @@ def verify_number(
     the same answer, so the endpoint cannot be used to probe for numbers.
     """
     canonical = normalise_certificate_id(certificate_id)
-    certificate = session.get(Certificate, canonical) if canonical else None
+    certificate = verifier.reader.by_id(canonical) if canonical else None
     if certificate is None or not dob_matches(certificate, date_of_birth):
         return UNKNOWN
-    return _stored_certificate(session, keys, certificate, now, "number", organisation)
+    return _stored_certificate(verifier, certificate, now, "number", organisation)
 
 
 @_measured("pdf")
 def verify_pdf(
-    session: DbSession,
-    keys: PublicKeys,
+    verifier: Verifier,
     pdf: bytes,
     now: datetime,
     *,
@@ -237,53 +275,75 @@ def verify_pdf(
         raise UnreadablePdf(str(exc)) from exc
     if pages > MAX_PDF_PAGES:
         raise TooManyPages(f"{pages} pages; a certificate has one")
-    digest = hashlib.sha256(pdf).hexdigest()
-    certificate = session.scalars(
-        select(Certificate).where(Certificate.pdf_sha256 == digest)
-    ).first()
+    certificate = verifier.reader.by_pdf_sha256(hashlib.sha256(pdf).hexdigest())
     if certificate is None:
         return INVALID
     report = check_pdf_signature(pdf, trust_roots)
     if report.signatures and not report.ok:
         return INVALID
-    return _stored_certificate(session, keys, certificate, now, "pdf", organisation)
+    return _stored_certificate(verifier, certificate, now, "pdf", organisation)
 
 
 def _stored_certificate(
-    session: DbSession,
-    keys: PublicKeys,
-    certificate: Certificate,
+    verifier: Verifier,
+    certificate: CertificateRecord,
     now: datetime,
     method: str,
     organisation: str | None = None,
 ) -> Verification:
     """The status of a certificate found in the database, with its signed claims."""
     if certificate.token is None:  # personal data purged: the status, without claims
-        return _status_of(session, certificate, None, now, method, organisation)
-    public_key = keys.get(session, certificate.kid)
+        return _status_of(verifier, certificate, None, now, method, organisation)
+    public_key = verifier.keys.get(certificate.kid)
     if public_key is None:  # pragma: no cover - keys are never deleted
         return INVALID
     try:
         claims = jws.verify(certificate.token, public_key)
     except jws.InvalidToken:  # a stored token that no longer verifies is not vouched for
         return INVALID
-    return _status_of(session, certificate, claims, now, method, organisation)
+    return _status_of(verifier, certificate, claims, now, method, organisation)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One verification of a certificate, as its holder sees it."""
+
+    certificate_id: str
+    verified_at: datetime
+    method: str
+    result: str
+    organisation: str | None
 
 
 def verification_history(
-    session: DbSession, certificate_ids: list[str], *, limit: int = 200
-) -> list[CertificateVerification]:
-    """The latest verifications of the given certificates, newest first (for their holder)."""
+    session: DbSession, buffer: HistoryBuffer, certificate_ids: list[str], *, limit: int = 200
+) -> list[HistoryRow]:
+    """The latest verifications of the given certificates, newest first (for their holder):
+    those written, and those this process still holds in ``buffer``."""
     if not certificate_ids:
         return []
-    return list(
-        session.scalars(
-            select(CertificateVerification)
-            .where(CertificateVerification.certificate_id.in_(certificate_ids))
-            .order_by(CertificateVerification.verified_at.desc(), CertificateVerification.id.desc())
-            .limit(limit)
-        )
+    written = session.scalars(
+        select(CertificateVerification)
+        .where(CertificateVerification.certificate_id.in_(certificate_ids))
+        .order_by(CertificateVerification.verified_at.desc(), CertificateVerification.id.desc())
+        .limit(limit)
     )
+    rows = [
+        HistoryRow(row.certificate_id, row.verified_at, row.method, row.result, row.organisation)
+        for row in written
+    ]
+    wanted = set(certificate_ids)
+    waiting = [
+        HistoryRow(
+            r["certificate_id"], r["verified_at"], r["method"], r["result"], r["organisation"]
+        )
+        for r in buffer.waiting()
+        if r["certificate_id"] in wanted
+    ]
+    # the buffer is in arrival order, so newest last; a stable sort keeps ties in that order
+    merged = waiting[::-1] + rows
+    merged.sort(key=lambda row: row.verified_at, reverse=True)
+    return merged[:limit]
 
 
 __all__ = [
@@ -291,9 +351,12 @@ __all__ = [
     "MAX_PDF_PAGES",
     "UNKNOWN",
     "CertificateStatus",
+    "HistoryRow",
     "TooManyPages",
     "UnreadablePdf",
     "Verification",
+    "VerificationKeys",
+    "Verifier",
     "verification_history",
     "verify_number",
     "verify_pdf",

@@ -1,0 +1,132 @@
+"""The verification path's reads: one indexed Core ``SELECT``, outside any transaction.
+
+A verification only reads. It does not go through the ORM session (no
+identity map, no unit of work, no ``BEGIN``/``COMMIT``): it borrows a
+connection from a small pool of its own, opened in autocommit mode, and runs
+one compiled statement by primary key (or by the PDF's hash, also indexed).
+On SQLite an autocommit ``SELECT`` is a read snapshot of the WAL and never
+takes the write lock; on PostgreSQL it is one round trip, prepared by psycopg
+after its fifth use.
+
+Every answer reads the row afresh, so a revocation committed by any process
+is seen by the next verification in every process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, create_engine, event, select
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.exc import DBAPIError
+
+from certificate.issuance.models import Certificate, CertificateStatus, status_at
+from certificate.signing.models import SigningKey
+
+_COLUMNS = (
+    Certificate.id,
+    Certificate.kid,
+    Certificate.token,
+    Certificate.holder_date_of_birth,
+    Certificate.holder_dob_hash,
+    Certificate.expires_at,
+    Certificate.revoked_at,
+    Certificate.superseded_at,
+)
+_BY_ID = select(*_COLUMNS).where(Certificate.id == bindparam("id"))
+_BY_PDF = select(*_COLUMNS).where(Certificate.pdf_sha256 == bindparam("digest")).limit(1)
+_KEY = select(SigningKey.algorithm, SigningKey.public_jwk).where(SigningKey.kid == bindparam("kid"))
+_ALL_KEYS = select(SigningKey.kid, SigningKey.algorithm, SigningKey.public_jwk)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateRecord:
+    """The columns of a certificate that a verification needs, and nothing else."""
+
+    id: str
+    kid: str
+    token: str | None
+    holder_date_of_birth: date | None
+    holder_dob_hash: str | None
+    expires_at: datetime
+    revoked_at: datetime | None
+    superseded_at: datetime | None
+
+    def status_at(self, now: datetime) -> CertificateStatus:
+        """What a verifier is told at ``now`` (revocation, then supersession, then expiry)."""
+        return status_at(self.revoked_at, self.superseded_at, self.expires_at, now)
+
+
+def _record(row: Row[Any] | None) -> CertificateRecord | None:
+    return None if row is None else CertificateRecord(*row)  # type: ignore[call-arg]
+
+
+class CertificateReader:
+    """Autocommit reads of certificates and signing keys on a pool of their own.
+
+    The pool is not pre-pinged (a ping is a round trip per request); a
+    connection found dead is discarded and the read retried once on a new one.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def for_database(cls, url: str, *, pool_size: int = 8) -> CertificateReader:
+        """A reader on its own autocommit engine for the database at ``url``."""
+        options: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
+            "pool_size": pool_size,
+            "max_overflow": pool_size * 2,
+            "pool_reset_on_return": None,  # autocommit: nothing to roll back
+        }
+        if url.startswith("sqlite"):
+            options["connect_args"] = {"check_same_thread": False}
+        engine = create_engine(url, **options)
+        if engine.dialect.name == "sqlite":
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA query_only=ON")  # this pool never writes
+                cursor.close()
+
+        return cls(engine)
+
+    def _read(self, work: Callable[[Any], T]) -> T:
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def by_id(self, certificate_id: str) -> CertificateRecord | None:
+        """The certificate numbered ``certificate_id`` (canonical form), if any."""
+        return _record(self._read(lambda c: c.execute(_BY_ID, {"id": certificate_id}).first()))
+
+    def by_pdf_sha256(self, digest: str) -> CertificateRecord | None:
+        """The certificate whose issued PDF has this SHA-256 (hex), if any."""
+        return _record(self._read(lambda c: c.execute(_BY_PDF, {"digest": digest}).first()))
+
+    def signing_key(self, kid: str) -> tuple[str, dict[str, str]] | None:
+        """The algorithm and public JWK of the signing key ``kid``, if it exists."""
+        row = self._read(lambda c: c.execute(_KEY, {"kid": kid}).first())
+        return None if row is None else (row.algorithm, row.public_jwk)
+
+    def signing_keys(self) -> list[tuple[str, str, dict[str, str]]]:
+        """Every signing key: ``kid``, algorithm and public JWK."""
+        rows = self._read(lambda c: c.execute(_ALL_KEYS).all())
+        return [(row.kid, row.algorithm, row.public_jwk) for row in rows]
+
+    def dispose(self) -> None:
+        """Close the pool's connections."""
+        self.engine.dispose()

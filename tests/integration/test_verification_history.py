@@ -1,0 +1,116 @@
+"""The verification path writes nothing itself: history rows are buffered, written in one
+batch, kept on a failed write, and then chained into the audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, func, select
+
+from certificate.audit import AuditEvent, verify_chain
+from certificate.db import db
+from certificate.issuance.models import CertificateVerification
+from certificate.runtime import runtime
+from certificate.verify.history import HistoryBuffer
+from tests.conftest import application_body, drain
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # the writer thread would wait an hour: the test decides when rows are written
+    return {**app_config, "VERIFY_HISTORY_SECONDS": 3600}
+
+
+@pytest.fixture
+def token(app: Flask, client: FlaskClient, auth: dict[str, str]) -> str:
+    created = client.post("/api/v1/applications", json=application_body(), headers=auth)
+    drain(app)
+    certificate = client.get(f"/api/v1/applications/{created.get_json()['id']}", headers=auth)
+    return str(certificate.get_json()["certificate"]["verify_url"].split("#", 1)[1])
+
+
+def _statements(app: Flask) -> list[str]:
+    seen: list[str] = []
+    with app.app_context():
+        for engine in (db.engine, runtime().verifier.reader.engine):
+            event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def _written(app: Flask) -> int:
+    with app.app_context():
+        return int(db.session.scalar(select(func.count(CertificateVerification.id))) or 0)
+
+
+def test_verifications_write_nothing_until_one_batch(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    statements = _statements(app)
+    for _ in range(20):
+        answer = client.post("/api/v1/verify", json={"token": token})
+        assert answer.get_json()["status"] == "valid"
+    assert statements, "the reads were not seen"
+    writes = [s for s in statements if not s.lstrip().upper().startswith(("SELECT", "PRAGMA"))]
+    assert writes == []  # no BEGIN, INSERT or COMMIT on the request path
+    assert _written(app) == 0
+
+    with app.app_context():
+        history = runtime().verifier.history
+        assert history.pending() == 20
+        assert history.flush() == 20
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1  # one multi-row statement, one transaction
+    assert _written(app) == 20
+
+    drain(app)  # the sweeper chains them into the audit log
+    with app.app_context():
+        chained = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verified")
+        ).all()
+        assert len(chained) == 20
+        assert verify_chain(db.session) == []
+
+
+def test_a_failed_write_keeps_the_rows_for_the_next_try(
+    app: Flask, client: FlaskClient, token: str, tmp_path: Path
+) -> None:
+    client.post("/api/v1/verify", json={"token": token})
+    with app.app_context():
+        rows = runtime().verifier.history.waiting()
+        real = db.engine
+    empty = create_engine(f"sqlite:///{tmp_path / 'no-tables.sqlite3'}")
+    target = [empty]
+    buffer = HistoryBuffer(lambda: target[0], interval=3600)
+    for row in rows:
+        buffer.record(
+            row["certificate_id"], row["verified_at"], row["method"], row["result"], "Acme"
+        )
+    with pytest.raises(Exception, match="certificate_verifications"):
+        buffer.flush()
+    assert buffer.pending() == 1
+    target[0] = real
+    assert buffer.flush() == 1
+    assert buffer.pending() == 0
+    assert _written(app) == 1
+    empty.dispose()
+    buffer.close()
+
+
+def test_the_holder_sees_verifications_not_yet_written(
+    app: Flask, client: FlaskClient, token: str
+) -> None:
+    client.post("/api/v1/verify", json={"token": token, "organisation": "  Greenfield   School "})
+    with app.app_context():
+        verifier = runtime().verifier
+        claims_id = verifier.history.waiting()[0]["certificate_id"]
+        from certificate.verify.service import verification_history
+
+        shown = verification_history(db.session, verifier.history, [claims_id])
+        assert [(r.method, r.result, r.organisation) for r in shown] == [
+            ("token", "valid", "Greenfield School")
+        ]
+        assert verification_history(db.session, verifier.history, ["someone-else"]) == []
