@@ -87,10 +87,18 @@ def _start_session(user: User) -> None:
 @bp.before_app_request
 def _enforce_session_lifetime() -> ResponseReturnValue | None:
     """End a session that was logged out elsewhere, or is idle or too old."""
+    config = current_app.config
+    if not any(
+        name in request.cookies
+        for name in (
+            config["SESSION_COOKIE_NAME"],
+            config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+        )
+    ):
+        return None  # no session to end (API clients, verifiers): skip loading a user
     if not current_user.is_authenticated:
         return None
     now = int(utcnow().timestamp())
-    config = current_app.config
     expired = (
         session.get("epoch") != current_user.session_epoch
         or now - int(session.get("login_at", 0)) > int(config["SESSION_ABSOLUTE_SECONDS"])

@@ -209,11 +209,11 @@ def verify_token(
 ) -> Verification:
     """Verify a QR token: signature by one of our keys, then the certificate's status."""
     try:
-        kid = jws.unverified_kid(token)
-        public_key = verifier.keys.get(kid)
+        parsed = jws.parse(token)
+        public_key = verifier.keys.get(parsed.kid)
         if public_key is None:
             return INVALID
-        claims = jws.verify(token, public_key)
+        claims = jws.check(parsed, public_key)
     except jws.InvalidToken:
         return INVALID
     certificate = verifier.reader.by_id(str(claims.get("jti")))
