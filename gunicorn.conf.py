@@ -19,3 +19,11 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("IPC_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Before a worker serves: keys, fonts, the PAdES authority and the PDF machinery
+    (certificate/warmup.py), so the first request is as fast as any other."""
+    from certificate.warmup import prepare
+
+    prepare(worker.wsgi)

@@ -33,6 +33,7 @@ from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, tim
 from certificate.retention import purge_due
 from certificate.runtime import runtime
 from certificate.verify.service import chain_verifications
+from certificate.warmup import prepare
 from country_adapters.base import AdapterError, Answer, Pending
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,10 @@ class ThreadJobEngine:
 
     def _sweep_loop(self) -> None:
         interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"]) or 1.0
+        try:  # done already under gunicorn (post_worker_init); first under `flask run`
+            prepare(self.app)
+        except Exception:
+            log.exception("start-up preparation failed; the first certificate will do it")
         while not self._stopping.is_set():
             try:
                 self.sweep_once()
