@@ -24,6 +24,8 @@ forwarded_allow_ips = os.environ.get("IPC_FORWARDED_ALLOW_IPS", "127.0.0.1")
 def post_worker_init(worker):
     """Before a worker serves: keys, fonts, the PAdES authority and the PDF machinery
     (certificate/warmup.py), so the first request is as fast as any other."""
+    if "ipc" not in getattr(worker.wsgi, "extensions", {}):
+        return  # another app under the same settings (the benchmarks' bare route)
     from certificate.warmup import prepare
 
     prepare(worker.wsgi)
