@@ -204,7 +204,7 @@ def bare_server(log_dir: Path) -> Iterator[str]:
         stop_group(process)
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
     """Poll ``url`` until it answers 200; fail if the process exits or time runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -209,6 +209,14 @@ class ThreadJobEngine:
                 target=self._sweep_loop, name="ipc-sweeper", daemon=True
             )
             self._sweeper.start()
+            # done already under gunicorn (post_worker_init); under `flask run`, beside the sweeper
+            threading.Thread(target=self._prepare, name="ipc-prepare", daemon=True).start()
+
+    def _prepare(self) -> None:
+        try:
+            prepare(self.app)
+        except Exception:
+            log.exception("start-up preparation failed; the first certificate will do it")
 
     def submit_check(self, check_id: str) -> None:
         """Queue an attempt unless one for the same check is already queued here."""
@@ -253,10 +261,6 @@ class ThreadJobEngine:
 
     def _sweep_loop(self) -> None:
         interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"]) or 1.0
-        try:  # done already under gunicorn (post_worker_init); first under `flask run`
-            prepare(self.app)
-        except Exception:
-            log.exception("start-up preparation failed; the first certificate will do it")
         while not self._stopping.is_set():
             try:
                 self.sweep_once()

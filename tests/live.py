@@ -22,6 +22,9 @@ from tests.databases import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
+#: seconds a service may take to answer /healthz: gunicorn workers prepare keys, fonts and
+#: the PAdES authority before serving (certificate/warmup.py), slow on a loaded machine
+START_TIMEOUT = 120
 
 
 def free_port() -> int:
@@ -134,7 +137,7 @@ class LiveService:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"service exited:\n{self.log_path.read_text()}")
@@ -143,7 +146,7 @@ class LiveService:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("service did not start within 30 s")
+        raise RuntimeError(f"service did not start within {START_TIMEOUT} s")
 
     def kill(self) -> None:
         """SIGKILL the web process group: no chance to clean up, as in a crash."""
