@@ -142,11 +142,11 @@ def check(
         value = claims.get(name)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise InvalidToken(f"claim {name!r} missing or not a {kind.__name__}")
+    not_before = claims.get("nbf", 0)
+    if not isinstance(not_before, int) or isinstance(not_before, bool):
+        raise InvalidToken("claim 'nbf' not an int")
     now = time.time()
-    not_before = claims.get("nbf", claims["iat"])
-    if not isinstance(not_before, int) or isinstance(not_before, bool) or claims["iat"] > now:
-        raise InvalidToken("the token is not yet valid")
-    if not_before > now:
+    if claims["iat"] > now or not_before > now:
         raise InvalidToken("the token is not yet valid")
     if not _typ_accepted(parsed.header.get("typ"), claims, typ):
         raise InvalidToken(f"not a {typ} token")
