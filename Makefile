@@ -6,9 +6,11 @@ PY     := $(VENV)/bin/python
 FLASK  := $(PY) -m flask --app wsgi
 STAMP  := $(VENV)/.installed
 
-# The embedded default for a laptop: sandbox agencies that answer in 1.5 s.
+# The embedded default for a laptop: sandbox agencies that answer in 1.5 s, and the sandbox's
+# identity proofing (every identity confirmed at once, but IMPOSTOR... refused).
 RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH,CA,MA} \
-           IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500}
+           IPC_SANDBOX_LATENCY_MS=$${IPC_SANDBOX_LATENCY_MS:-1500} \
+           IPC_IDENTITY_PROOFING=$${IPC_IDENTITY_PROOFING:-sandbox}
 
 .PHONY: run serve test lint format check fuzz audit bench install clean translations
 

@@ -69,6 +69,7 @@ def build_app(instance: Path) -> Flask:
             "SECRET_KEY": "bench",
             "BASE_URL": BASE_URL,
             "SANDBOX_COUNTRIES": "KE,TH,NG",
+            "IDENTITY_PROOFING": "sandbox",
             "JOBS_ENABLED": False,
             "RATELIMIT_ENABLED": False,
         }

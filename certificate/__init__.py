@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from certificate.runtime import build_runtime
 
     build_runtime(app)
+    from certificate import identity
+
+    identity.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _security_headers(app)

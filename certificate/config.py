@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # how many reverse proxies stand in front of the service (X-Forwarded-For entries trusted)
     "TRUSTED_PROXIES": 0,
     "CERTIFICATE_VALIDITY_DAYS": 180,
+    # "required": e-mail and identity proven before any agency is asked; "sandbox": demos
+    "IDENTITY_PROOFING": "required",
     # personal data is purged this long after the last certificate expires, or a withdrawal
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
     "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,
@@ -65,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 # Both travel in every QR code; the limits keep the largest certificate within
-# QR version 19 at level M (tests/unit/test_claims.py holds them to it).
+# QR version 20 at level M (tests/unit/test_claims.py holds them to it).
 MAX_BASE_URL_LENGTH = 36
 MAX_ISSUER_LENGTH = 4
 
@@ -158,6 +160,11 @@ def validate_config(config: dict[str, Any]) -> None:
     if storage and urlsplit(storage).scheme not in ("redis", "rediss", "memory"):
         raise ConfigError(
             "IPC_RATE_LIMIT_STORAGE_URL must be a redis:// URL (or unset: the database)"
+        )
+    if config["IDENTITY_PROOFING"] not in ("required", "sandbox"):
+        raise ConfigError(
+            f"IPC_IDENTITY_PROOFING must be 'required' or 'sandbox', "
+            f"got {config['IDENTITY_PROOFING']!r}"
         )
     for name in ("VERIFY_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
         try:

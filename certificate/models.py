@@ -6,6 +6,7 @@ from certificate.applications.models import Application, IdempotencyKey, Residen
 from certificate.audit import AuditEvent
 from certificate.auth.models import ApiToken, User
 from certificate.checks.models import Check
+from certificate.identity.models import IdentityProof
 from certificate.issuance.models import Certificate
 from certificate.rate_limits import RateLimitCounter
 from certificate.signing.models import SigningKey
@@ -19,6 +20,7 @@ __all__ = [
     "Certificate",
     "Check",
     "IdempotencyKey",
+    "IdentityProof",
     "PendingAction",
     "RateLimitCounter",
     "Residence",

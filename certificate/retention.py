@@ -68,8 +68,11 @@ def dob_matches(certificate: HolderBirthDate, date_of_birth: date | None) -> boo
 
 
 def withdraw(session: DbSession, application: Application, *, now: datetime, actor: str) -> None:
-    """Withdraw an application in progress: no more checks, no certificate."""
-    if application.status != ApplicationStatus.IN_PROGRESS.value:
+    """Withdraw an application in progress (or awaiting identity): no more checks, no certificate."""
+    if application.status not in (
+        ApplicationStatus.IN_PROGRESS.value,
+        ApplicationStatus.AWAITING_IDENTITY.value,
+    ):
         raise NotWithdrawable(application.id)
     application.status = ApplicationStatus.WITHDRAWN.value
     application.withdrawn_at = now
@@ -167,6 +170,11 @@ def due_for_purge(
                     and_(
                         Application.status == ApplicationStatus.WITHDRAWN.value,
                         Application.withdrawn_at <= now - after_withdrawal,
+                    ),
+                    # a refused identity ends the application like a withdrawal
+                    and_(
+                        Application.status == ApplicationStatus.IDENTITY_REFUSED.value,
+                        Application.completed_at <= now - after_withdrawal,
                     ),
                     and_(
                         Application.status == ApplicationStatus.COMPLETE.value,

@@ -40,6 +40,8 @@ def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://ipc.test",
         "SANDBOX_COUNTRIES": SANDBOX,
+        # identities are confirmed at once; tests of identity proofing set "required"
+        "IDENTITY_PROOFING": "sandbox",
         "JOBS_ENABLED": False,
         "RETRY_BASE_SECONDS": 0,
         "RETRY_MAX_SECONDS": 0,

@@ -195,6 +195,7 @@ def live_service(tmp_path: Path, server: str = "flask", **settings: str) -> Iter
             "IPC_INSTANCE_PATH": str(tmp_path / "instance"),
             "IPC_BASE_URL": f"http://127.0.0.1:{port}",
             "IPC_SANDBOX_COUNTRIES": "KE,TH,NG,GB,FR,ES,IN,BR,ZA,PH",
+            "IPC_IDENTITY_PROOFING": "sandbox",
             "IPC_SWEEP_INTERVAL_SECONDS": "0.2",
             "IPC_RETRY_BASE_SECONDS": "0.1",
             "IPC_RETRY_MAX_SECONDS": "0.5",

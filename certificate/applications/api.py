@@ -14,10 +14,11 @@ from certificate.applications.schemas import ApplicationIn, ApplicationList
 from certificate.audit import record_event
 from certificate.auth.bearer import api_user, require_bearer
 from certificate.auth.models import Role, User
-from certificate.checks.models import CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.i18n import N_
+from certificate.identity import proofing_mode, verifiers
+from certificate.identity import service as identity
 from certificate.issuance.service import pdf_name, settle_document
 from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
@@ -38,10 +39,15 @@ def _owned(user: User, application_id: str) -> Application:
         raise _not_found() from exc
 
 
+def email_may_proceed(user: User) -> bool:
+    """Whether the account's e-mail address lets its applications reach an agency."""
+    return proofing_mode() == identity.SANDBOX or user.email_verified_at is not None
+
+
 def file_and_dispatch(
     user: User, data: ApplicationIn, idempotency_key: str | None
 ) -> tuple[Application, bool]:
-    """File an application, commit, and hand its checks to the job engine."""
+    """File an application, hold it for its identity, commit, and hand due checks to the engine."""
     rt = runtime()
 
     def attempt() -> tuple[Application, bool]:
@@ -56,8 +62,18 @@ def file_and_dispatch(
             idempotency_key=idempotency_key,
         )
 
+    due: list[str] = []
     try:
         application, created = attempt()
+        if created:
+            due = identity.begin_proofing(
+                db.session,
+                application,
+                mode=proofing_mode(),
+                verifiers=verifiers(),
+                email_verified=email_may_proceed(user),
+                now=utcnow(),
+            )
         db.session.commit()
     except IntegrityError:
         # a concurrent retry with the same key committed first: answer with its result
@@ -65,10 +81,8 @@ def file_and_dispatch(
         if not idempotency_key:
             raise
         application, created = attempt()
-    if created:
-        for check in application.checks:
-            if check.status == CheckStatus.QUEUED.value:
-                rt.jobs.submit_check(check.id)
+    for check_id in due:
+        rt.jobs.submit_check(check_id)
     return application, created
 
 

@@ -15,15 +15,18 @@ from certificate.encryption import EncryptedText
 
 if TYPE_CHECKING:
     from certificate.checks.models import Check
+    from certificate.identity.models import IdentityProof
     from certificate.issuance.models import Certificate
 
 
 class ApplicationStatus(enum.StrEnum):
     """Where an application stands."""
 
+    AWAITING_IDENTITY = "awaiting_identity"
     IN_PROGRESS = "in_progress"
     COMPLETE = "complete"
     WITHDRAWN = "withdrawn"
+    IDENTITY_REFUSED = "identity_refused"
 
 
 class Application(Base):
@@ -64,6 +67,9 @@ class Application(Base):
     )
     certificates: Mapped[list[Certificate]] = relationship(
         back_populates="application", order_by="Certificate.generation"
+    )
+    identity_proof: Mapped[IdentityProof | None] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
     )
 
     @property

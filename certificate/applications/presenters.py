@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from certificate.applications.models import Application
-from certificate.applications.schemas import ApplicationOut, CertificateOut, CheckOut
+from certificate.applications.schemas import ApplicationOut, CertificateOut, CheckOut, IdentityOut
+from certificate.identity.service import identity_view
 from certificate.issuance.service import verify_url
 
 
@@ -16,6 +17,7 @@ def _iso(moment: datetime | None) -> str | None:
 def application_out(application: Application, *, base_url: str, now: datetime) -> ApplicationOut:
     """The contract's view of one application."""
     certificate = application.current_certificate
+    identity = identity_view(application.identity_proof)
     cert_out = None
     if certificate is not None:
         cert_out = CertificateOut(
@@ -35,6 +37,7 @@ def application_out(application: Application, *, base_url: str, now: datetime) -
         status=application.status,  # type: ignore[arg-type]
         created_at=_iso(application.created_at) or "",
         language=application.language,
+        identity=IdentityOut.model_validate(identity) if identity else None,
         checks=[
             CheckOut(
                 country=check.country,

@@ -15,7 +15,11 @@ from certificate.agency import service as agency
 from certificate.agency.forms import ReplyForm
 from certificate.agency.models import CheckQuestion
 from certificate.applications import service
-from certificate.applications.api import certificate_pdf_response, file_and_dispatch
+from certificate.applications.api import (
+    certificate_pdf_response,
+    email_may_proceed,
+    file_and_dispatch,
+)
 from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm, Problem
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.applications.schemas import ApplicationIn
@@ -40,6 +44,7 @@ CHECK_STATUS_WORDS = {
     CheckStatus.NOT_COVERED.value: "No participating authority: shown as not checked",
     CheckStatus.FAILED.value: ("A technical problem; the service keeps trying until the deadline"),
 }
+HELD_FOR_IDENTITY_WORDS = "Not sent: no agency is asked before your identity is confirmed"
 WAITING_FOR_REPLY_WORDS = "The agency asked you a question: waiting for your reply"
 STATUS_EXPLANATIONS = {
     CheckStatus.NO_RESPONSE.value: (
@@ -68,6 +73,8 @@ OUTCOME_WORDS = {
     "identity_unconfirmed": "Answered: the agency could not confirm your identity",
 }
 APPLICATION_STATUS_WORDS = {
+    ApplicationStatus.AWAITING_IDENTITY.value: "Waiting for your identity to be confirmed",
+    ApplicationStatus.IDENTITY_REFUSED.value: "Identity refused: no agency was asked",
     ApplicationStatus.IN_PROGRESS.value: "In progress",
     ApplicationStatus.COMPLETE.value: "Complete",
     ApplicationStatus.WITHDRAWN.value: "Withdrawn",
@@ -132,8 +139,13 @@ def check_row(check: Check, questions: Sequence[CheckQuestion] = ()) -> CheckRow
         explanation = PAUSED_EXPLANATION
     else:
         words = CHECK_STATUS_WORDS.get(check.status, check.status)
+    held = check.status == CheckStatus.QUEUED.value and check.paused_at is not None
+    if held:
+        words = HELD_FOR_IDENTITY_WORDS
     if check.is_final:
         deadline = ""
+    elif held:
+        deadline = "Starts once your identity is confirmed"
     elif check.paused_at is not None:
         deadline = "Paused until you reply"
     else:
@@ -235,12 +247,16 @@ def _progress_page(
     rows = [check_row(check, questions[check.id]) for check in application.checks]
     awaiting_reply = any(row.open_question is not None for row in rows)
     in_progress = application.status == ApplicationStatus.IN_PROGRESS.value
+    awaiting_identity = application.status == ApplicationStatus.AWAITING_IDENTITY.value
     return render_template(
         "applications/progress.html",
         application=application,
         rows=rows,
         finished=sum(1 for row in rows if row.final),
         in_progress=in_progress,
+        awaiting_identity=awaiting_identity,
+        proof=application.identity_proof,
+        email_verified=email_may_proceed(_user()),
         # never reload the page under someone typing a reply
         auto_refresh=in_progress and not awaiting_reply,
         reply_form=reply_form or ReplyForm(formdata=None),

@@ -39,7 +39,7 @@ def _country(value: str) -> str:
 
 CountryCode = Annotated[str, AfterValidator(_country)]
 # Name lengths and the country count are bounded so that the signed token
-# always fits the certificate's QR code (version 19 at level M); a test holds
+# always fits the certificate's QR code (version 20 at level M); a test holds
 # the worst case to it.
 MAX_COUNTRIES = 20
 MAX_NAME_BYTES = 56  # family and given names together, UTF-8
@@ -229,11 +229,22 @@ class CheckOut(BaseModel):
     answered_at: str | None
 
 
+class IdentityOut(BaseModel):
+    """How far the proof of the applicant's identity has come (the code: owner only)."""
+
+    status: Literal["pending", "confirmed", "refused"]
+    code: str
+    method: str | None
+    vouched_by: str | None
+    confirmed_at: str | None
+
+
 class ApplicationOut(BaseModel):
     id: str
-    status: Literal["in_progress", "complete", "withdrawn"]
+    status: Literal["awaiting_identity", "in_progress", "complete", "withdrawn", "identity_refused"]
     created_at: str
     language: str
+    identity: IdentityOut | None
     checks: list[CheckOut]
     certificate: CertificateOut | None
 

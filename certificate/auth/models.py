@@ -42,6 +42,8 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the owner followed the link sent to the address (or an operator created it)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # flask-login's user interface
     @property

@@ -47,8 +47,12 @@ def create_user(
     role: str = Role.APPLICANT.value,
     country: str | None = None,
     language: str | None = None,
+    email_verified: bool = False,
 ) -> User:
-    """Create an account; AccountError names the field that is wrong."""
+    """Create an account; AccountError names the field that is wrong.
+
+    ``email_verified``: the address needs no check (an operator created the account).
+    """
     email = normalise_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
@@ -69,6 +73,7 @@ def create_user(
         role=role,
         country=country,
         language=language,
+        email_verified_at=utcnow() if email_verified else None,
     )
     session.add(user)
     session.flush()

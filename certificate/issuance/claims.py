@@ -9,6 +9,11 @@ Claim names (documented in docs/claims.md, which offline verifiers follow):
 ``c``    outcome code → the countries with that outcome, as concatenated
          ISO 3166-1 alpha-2 codes (``{"NR": "KETH", "NA": "NG"}``)
 ``spc``  present and true on specimens
+``idm``  how the holder's identity was confirmed: ``sandbox``, ``in_person``,
+         ``oidc`` or an installed verifier's method (absent on certificates
+         issued before identity proofing)
+``idb``  who vouched for it: the ID checker's organisation or the identity
+         provider (absent for the sandbox)
 ``gap``  present when some declared residence is not covered by a definitive
          answer: the number of distinct calendar months of the declared
          timeline in a country that did not answer (``NA``), has no
@@ -20,7 +25,7 @@ unconfirmed, ``NA`` did not answer by the deadline, ``FA`` the check failed
 (the agency could not be asked, or its answer was unusable, until the
 deadline), ``NC`` not covered.
 Grouping countries by outcome keeps twenty countries inside a QR code of
-version 19 at error correction M.
+version 20 at error correction M.
 """
 
 from __future__ import annotations
@@ -117,6 +122,11 @@ def build_claims(
         "dob": application.identity().date_of_birth.isoformat(),
         "c": encode_outcomes((check.country, check_outcome(check)) for check in application.checks),
     }
+    proof = application.identity_proof
+    if proof is not None and proof.method:
+        claims["idm"] = proof.method
+        if proof.vouched_by:
+            claims["idb"] = proof.vouched_by
     if specimen:
         claims["spc"] = True
     if gap > 0:

@@ -89,6 +89,12 @@ _EN: dict[str, str] = {
         "date of issue, and it is valid only until the date shown."
     ),
     "notes": N_("Notes"),
+    "identity_sandbox": N_("Identity: confirmed by the sandbox (a demonstration, no real proof)."),
+    "identity_in_person": N_(
+        "Identity: confirmed in person by {by}, who saw the identity document."
+    ),
+    "identity_oidc": N_("Identity: confirmed electronically by {by}."),
+    "identity_other": N_("Identity: confirmed by {method} ({by})."),
     "coverage": N_("Residence periods without a confirmed answer"),
     "coverage_gap_months": N_(
         "{months} month(s) of the declared residence are not covered by a confirmed answer."

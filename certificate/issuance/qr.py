@@ -5,12 +5,13 @@ built at error-correction level M with the smallest version that holds the
 content, and refused above :data:`MAX_VERSION`: beyond that the modules get
 too small to scan reliably from a printed A4 page at the size we print.
 
-At level M, version 19 holds at most 624 bytes in byte mode, so with a base
+At level M, version 20 holds at most 666 bytes in byte mode, so with a base
 URL like ``http://127.0.0.1:5000`` a base64url token may be at most about
-600 characters long. Version 19 (93 modules) printed 40 mm wide gives modules
-of 0.43 mm, well above what a phone camera resolves. It was 18 until tokens
-carried ``typ: "ipc-cert+jwt"`` (12 more characters than PyJWT's ``JWT``),
-which took the largest allowed certificate 10 bytes past version 18.
+640 characters long. Version 20 (97 modules) printed 40 mm wide gives modules
+of 0.41 mm, well above what a phone camera resolves. It was 18 until tokens
+carried ``typ: "ipc-cert+jwt"`` (which took the largest allowed certificate
+10 bytes past version 18), then 19, and 20 once the claims said how the
+holder's identity was confirmed (``idm``, and ``idb`` of up to 32 bytes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from qrcode.constants import ERROR_CORRECT_M
 from qrcode.exceptions import DataOverflowError
 
 #: Largest QR version a certificate may print.
-MAX_VERSION = 19
+MAX_VERSION = 20
 
 
 def make_qr(content: str) -> qrcode.QRCode:

@@ -19,6 +19,7 @@ from certificate.issuance.document import (
     RecordLine,
     UncoveredLine,
 )
+from certificate.issuance.i18n import labels
 from certificate.issuance.models import Certificate
 from certificate.issuance.pdf import render_certificate_pdf
 from certificate.signing import jws
@@ -290,4 +291,16 @@ def build_document(
             for p in uncovered
         ),
         gap_months=gap_months(uncovered, issued_at.date()),
+        notes=identity_notes(application),
     )
+
+
+def identity_notes(application: Application) -> tuple[str, ...]:
+    """The line saying how the holder's identity was confirmed, in the certificate's language."""
+    proof = application.identity_proof
+    if proof is None or not proof.method:
+        return ()
+    words = labels(application.language)
+    key = f"identity_{proof.method}"
+    template = words[key] if key in words else words["identity_other"]
+    return (template.format(by=proof.vouched_by or "", method=proof.method),)

@@ -338,6 +338,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 "SECRET_KEY": "test-secret",
                 "BASE_URL": AUDIENCE,
                 "SANDBOX_COUNTRIES": SANDBOX,
+                "IDENTITY_PROOFING": "sandbox",
                 "JOBS_ENABLED": False,
                 "RETRY_BASE_SECONDS": 0,
                 "RETRY_MAX_SECONDS": 0,

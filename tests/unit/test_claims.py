@@ -11,6 +11,8 @@ from certificate.applications.models import Application
 from certificate.applications.schemas import MAX_COUNTRIES, MAX_NAME_BYTES, ApplicationIn
 from certificate.checks.models import Check
 from certificate.config import MAX_BASE_URL_LENGTH, MAX_ISSUER_LENGTH
+from certificate.identity.models import IdentityProof
+from certificate.identity.verifiers import MAX_VOUCHER_BYTES
 from certificate.issuance.claims import (
     build_claims,
     decode_outcomes,
@@ -63,6 +65,10 @@ def _worst_case_application() -> Application:
         else Check(country=country, status=OUTCOMES[i % 5])
         for i, country in enumerate(COUNTRIES[:MAX_COUNTRIES])
     ]
+    # the longest voucher a certificate may name, in two-byte letters
+    application.identity_proof = IdentityProof(
+        method="in_person", vouched_by="ص" * (MAX_VOUCHER_BYTES // 2), code="AAAAAAAA"
+    )
     return application
 
 
@@ -80,6 +86,7 @@ def test_the_largest_allowed_certificate_fits_the_qr_limit() -> None:
         specimen=True,
     )
     assert len(decode_outcomes(claims["c"])) == MAX_COUNTRIES
+    assert claims["idm"] == "in_person"
     qr = make_qr(verify_url(base_url, jws.sign(claims, key, kid, typ=jws.CERTIFICATE_TYP)))
     assert qr_version(qr) <= MAX_VERSION
 

@@ -65,7 +65,7 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-#: Longest realistic token that still fits version 19 at level M.
+#: A long realistic token (fits version 19 at level M; the limit is 20).
 TOKEN = jws_like(594)
 VERIFY_URL = f"{BASE_URL}/v#{TOKEN}"
 
@@ -223,9 +223,9 @@ def test_qr_is_printed_at_least_35_mm_wide(rendered: dict[tuple[str, bool], byte
     assert QR_SYMBOL_SIZE / PT_PER_MM >= 35
 
 
-def test_qr_version_of_a_realistic_token_is_at_most_19() -> None:
+def test_qr_version_of_a_realistic_token_is_at_most_20() -> None:
     qr = make_qr(VERIFY_URL)
-    assert qr_version(qr) <= MAX_VERSION == 19
+    assert qr_version(qr) <= MAX_VERSION == 20
 
 
 def test_qr_uses_the_smallest_version_and_level_m() -> None:
@@ -236,10 +236,11 @@ def test_qr_uses_the_smallest_version_and_level_m() -> None:
     assert qr_version(short) == 3  # 30 bytes: too many for version 2-M (26)
 
 
-def test_qr_refuses_content_beyond_version_19() -> None:
-    with pytest.raises(ValueError, match="version 19"):
-        make_qr(f"{BASE_URL}/v#{jws_like(700)}")  # needs version 20
-    with pytest.raises(ValueError, match="version 19"):
+def test_qr_refuses_content_beyond_version_20() -> None:
+    make_qr(f"{BASE_URL}/v#{jws_like(630)}")  # version 20: accepted
+    with pytest.raises(ValueError, match="version 20"):
+        make_qr(f"{BASE_URL}/v#{jws_like(700)}")  # needs version 21
+    with pytest.raises(ValueError, match="version 20"):
         make_qr("x" * 5000)  # beyond any version
     with pytest.raises(ValueError, match="empty"):
         make_qr("")
@@ -247,7 +248,7 @@ def test_qr_refuses_content_beyond_version_19() -> None:
 
 def test_render_refuses_an_over_long_verify_url() -> None:
     doc = make_document(verify_url=f"{BASE_URL}/v#{jws_like(700)}")
-    with pytest.raises(ValueError, match="version 19"):
+    with pytest.raises(ValueError, match="version 20"):
         render_certificate_pdf(doc)
 
 
