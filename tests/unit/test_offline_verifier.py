@@ -47,6 +47,7 @@ def material(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "SECRET_KEY": "x",
             "BASE_URL": "http://ipc.test",
             "SANDBOX_COUNTRIES": SANDBOX,
+            "IDENTITY_PROOFING": "sandbox",
             "JOBS_ENABLED": False,
             "RETRY_BASE_SECONDS": 0,
             "RETRY_MAX_SECONDS": 0,
