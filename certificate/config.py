@@ -34,6 +34,14 @@ DEFAULTS: dict[str, Any] = {
     "CERTIFICATE_VALIDITY_DAYS": 180,
     # "required": e-mail and identity proven before any agency is asked; "sandbox": demos
     "IDENTITY_PROOFING": "required",
+    # e-mail: unset, messages are written to the log
+    "SMTP_URL": None,
+    "MAIL_FROM": None,
+    "SMTP_TIMEOUT_SECONDS": 10.0,
+    "OUTBOX_WORKERS": 4,
+    # < 1 shortens every wait between delivery attempts (tests)
+    "OUTBOX_RETRY_SCALE": 1.0,
+    "WEBHOOK_RETRY_HOURS": 26,
     # personal data is purged this long after the last certificate expires, or a withdrawal
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
     "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,
@@ -135,6 +143,10 @@ def validate_config(config: dict[str, Any]) -> None:
         "PURGE_INTERVAL_SECONDS",
         "ORPHAN_DOCUMENT_SECONDS",
         "RATE_LIMIT_BATCH",
+        "SMTP_TIMEOUT_SECONDS",
+        "OUTBOX_WORKERS",
+        "OUTBOX_RETRY_SCALE",
+        "WEBHOOK_RETRY_HOURS",
     ):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:

@@ -29,6 +29,7 @@ from certificate.issuance.service import (
     settle_document,
     settle_pending_documents,
 )
+from certificate.notifications import outbox
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
 from certificate.retention import purge_due
 from certificate.runtime import runtime
@@ -178,6 +179,8 @@ def sweep() -> list[str]:
         issue_for(application_id)
     due = checks.due_check_ids(db.session, utcnow())
     db.session.rollback()
+    if current_app.config["JOBS_ENABLED"]:  # else (tests, commands) messages wait for a sender
+        outbox().dispatch_due()
     return due
 
 
@@ -277,6 +280,7 @@ class ThreadJobEngine:
             self._sweeper.join(timeout=10)
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        outbox(self.app).stop()
 
 
 def __getattr__(name: str) -> object:

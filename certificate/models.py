@@ -8,6 +8,7 @@ from certificate.auth.models import ApiToken, User
 from certificate.checks.models import Check
 from certificate.identity.models import IdentityProof
 from certificate.issuance.models import Certificate
+from certificate.notifications.models import OutboxMessage
 from certificate.rate_limits import RateLimitCounter
 from certificate.signing.models import SigningKey
 
@@ -21,6 +22,7 @@ __all__ = [
     "Check",
     "IdempotencyKey",
     "IdentityProof",
+    "OutboxMessage",
     "PendingAction",
     "RateLimitCounter",
     "Residence",

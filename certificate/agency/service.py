@@ -28,6 +28,7 @@ from certificate.checks.service import (
     resume_deadline,
 )
 from certificate.db import DbSession, utcnow
+from certificate.events import announce
 from country_adapters.base import Answer
 from country_adapters.countries import is_country_code
 from country_adapters.documents import query_document
@@ -328,6 +329,7 @@ def ask_question(
         details={"country": check.country, "question": asked.id},
         at=now,
     )
+    announce(session, "query.question_asked", check=check, now=now)
     return asked
 
 

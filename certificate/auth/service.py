@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from certificate.audit import record_event
 from certificate.auth.models import ApiToken, Role, User
 from certificate.db import DbSession, utcnow
+from certificate.events import announce
 from country_adapters.countries import is_country_code
 
 # Argon2id with the library's defaults (RFC 9106 low-memory profile).
@@ -85,6 +86,7 @@ def create_user(
         subject_id=user.id,
         details={"role": role},
     )
+    announce(session, "account.created", user=user, now=utcnow())
     return user
 
 

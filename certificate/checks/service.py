@@ -19,6 +19,7 @@ from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.models import FINAL_STATUSES, Check, CheckStatus
 from certificate.db import DbSession
+from certificate.events import announce
 from certificate.observability import AGENCY_ANSWER_SECONDS
 from country_adapters.base import (
     AdapterError,
@@ -172,6 +173,7 @@ def apply_result(
                 details={"country": check.country},
                 at=now,
             )
+            announce(session, "query.sent", check=check, now=now)
         return
     check.last_error = str(result)[:500]
     if result.retryable and result.retry_after is not None:

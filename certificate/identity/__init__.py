@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from flask import Flask, current_app
 
+from certificate.auth.models import User
+from certificate.db import DbSession
+from certificate.events import subscribe
+from certificate.identity.email_check import send_email_check
 from certificate.identity.verifiers import IdentityVerifier, load_verifiers
+from certificate.notifications.messages import request_language
 
 EXTENSION_KEY = "ipc.identity"
 
 
 def init_app(app: Flask) -> None:
-    """Load the identity verifiers (a broken package stops the start, naming it)."""
+    """Verifiers (a broken package stops the start, naming it), pages, API, e-mail check."""
+    from certificate.identity.routes import bp as pages
+
     app.extensions[EXTENSION_KEY] = load_verifiers(app.config)
+    app.register_blueprint(pages)
+    subscribe(app, "account.created", _check_new_address)
+
+
+def _check_new_address(session: DbSession, *, user: User, now: datetime) -> None:
+    """In ``required`` mode a new account is sent the link that verifies its address."""
+    if proofing_mode() != "required" or user.email_verified_at is not None:
+        return
+    send_email_check(
+        session,
+        user,
+        secret_key=str(current_app.config["SECRET_KEY"]),
+        language=request_language(),
+        now=now,
+    )
 
 
 def verifiers() -> Mapping[str, IdentityVerifier]:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from certificate.audit import record_event
 from certificate.db import DbSession
+from certificate.events import announce
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import Certificate
 
@@ -44,6 +45,7 @@ def revoke(
         details={"reason": reason},
         at=now,
     )
+    announce(session, "certificate.revoked", certificate=certificate, now=now)
     return certificate
 
 

@@ -11,6 +11,7 @@ from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
 from certificate.checks.service import all_final
 from certificate.db import DbSession
+from certificate.events import announce
 from certificate.issuance.claims import build_claims, check_outcome, new_certificate_id
 from certificate.issuance.coverage import UncoveredPeriod, coverage_gaps, gap_months
 from certificate.issuance.document import (
@@ -118,6 +119,7 @@ def issue_if_ready(
         details={"application": application.id, "kid": certificate.kid},
         at=now,
     )
+    announce(session, "certificate.issued", certificate=certificate, now=now)
     return certificate
 
 
@@ -236,6 +238,8 @@ def reissue(
         details={"application": application.id, "kid": new.kid, "replaces": old.id},
         at=now,
     )
+    announce(session, "certificate.superseded", certificate=old, now=now)
+    announce(session, "certificate.issued", certificate=new, now=now)
     return new
 
 
