@@ -10,9 +10,9 @@ from flask import Flask, current_app
 from certificate.auth.models import User
 from certificate.db import DbSession
 from certificate.events import subscribe
+from certificate.i18n import current_language
 from certificate.identity.email_check import send_email_check
 from certificate.identity.verifiers import IdentityVerifier, load_verifiers
-from certificate.notifications.messages import request_language
 
 EXTENSION_KEY = "ipc.identity"
 
@@ -34,7 +34,7 @@ def _check_new_address(session: DbSession, *, user: User, now: datetime) -> None
         session,
         user,
         secret_key=str(current_app.config["SECRET_KEY"]),
-        language=request_language(),
+        language=user.language or current_language(),
         now=now,
     )
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention the extractor knows
-    """Mark ``message`` for the catalogue; it is translated when used."""
-    return message
+from certificate.i18n import N_, gettext_in
 
 
 @dataclass(frozen=True)
@@ -78,27 +75,8 @@ TEMPLATES: dict[str, Template] = {
 
 
 def translate(language: str, message: str, **values: Any) -> str:
-    """``message`` in ``language`` with ``values`` filled in.
-
-    Uses the service's catalogues when they are installed; otherwise the
-    English source.
-    """
-    try:
-        from certificate.i18n import gettext_in  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return message % values if values else message
-    text: str = gettext_in(language, message, **values)
-    return text
-
-
-def request_language() -> str:
-    """The language of the current request (its catalogue's choice when installed), else English."""
-    try:
-        from certificate.i18n import current_language  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return "en"
-    code: str = current_language()
-    return code
+    """``message`` in ``language`` (the service's catalogue) with ``values`` filled in."""
+    return gettext_in(language, message, **values)
 
 
 def render(topic: str, language: str, **values: Any) -> tuple[str, str]:

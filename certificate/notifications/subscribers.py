@@ -72,7 +72,7 @@ def query_sent(session: DbSession, *, check: Check, now: datetime) -> None:
             session,
             to=officer.email,
             topic="new_query",
-            language="en",
+            language=officer.language or "en",
             now=now,
             country=country_name(check.country),
             link=link("/portal"),
