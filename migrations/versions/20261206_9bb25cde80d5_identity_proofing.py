@@ -5,7 +5,7 @@ address, as a new account would. Applications filed before this revision keep
 their status and have no proof (their certificates carry no ``idm`` claim).
 
 Revision ID: 9bb25cde80d5
-Revises: 99c58da84665
+Revises: a7d1c3e9f044
 Create Date: 2026-12-06 03:44:15.053860
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9bb25cde80d5'
-down_revision = '99c58da84665'
+down_revision = 'a7d1c3e9f044'
 branch_labels = None
 depends_on = None
 
