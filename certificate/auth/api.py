@@ -11,13 +11,15 @@ from certificate.api_common import json_body, parse, respond
 from certificate.auth.schemas import AccountIn, AccountOut, TokenIn, TokenOut
 from certificate.auth.service import (
     AccountError,
+    EmailTaken,
     authenticate,
     create_user,
     issue_token,
     needs_second_factor,
+    normalise_email,
     verify_second_factor,
 )
-from certificate.db import db, utcnow
+from certificate.db import db, new_id, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
 from certificate.i18n import N_
@@ -36,10 +38,15 @@ def create_account() -> ResponseReturnValue:
     data = parse(AccountIn, json_body())
     try:
         user = create_user(db.session, email=data.email, password=data.password, name=data.name)
+    except EmailTaken:
+        # The same answer as for a new address, so sign-up tells no one which addresses
+        # have accounts; nothing is stored, and the owner's account is untouched.
+        db.session.rollback()
+        return respond(AccountOut(id=new_id(), email=normalise_email(data.email)), 201)
     except AccountError as exc:
-        status = 409 if exc.field == "email" else 400
-        code = "email_taken" if status == 409 else "invalid_request"
-        raise ApiError(status, code, f"{exc.field}: {exc}", {exc.field: str(exc)}) from exc
+        raise ApiError(
+            400, "invalid_request", f"{exc.field}: {exc}", {exc.field: str(exc)}
+        ) from exc
     db.session.commit()
     return respond(AccountOut(id=user.id, email=user.email), 201)
 
@@ -47,26 +54,29 @@ def create_account() -> ResponseReturnValue:
 @bp.post("/tokens")
 @limiter.limit(_login_limit)
 def create_token() -> ResponseReturnValue:
-    """Exchange e-mail and password for a bearer token."""
+    """Exchange e-mail and password (and, for officers and admins, the code) for a token.
+
+    Every refusal is the same 401, whichever factor was wrong: the answer never
+    tells that a password was right. A staff account's wrong or missing code
+    counts towards its lock-out.
+    """
     data = parse(TokenIn, json_body())
     now = utcnow()
     user = authenticate(db.session, data.email, data.password, now)
-    second_factor_failed = (
-        user is not None
-        and needs_second_factor(user)
-        and not (data.code and verify_second_factor(db.session, user, data.code, now))
-    )
-    if second_factor_failed:
-        db.session.commit()
-        raise ApiError(
-            401,
-            "second_factor_required",
-            N_("This account also needs the current code of its authenticator app."),
-            {"code": "is required and must be the current code"},
-        )
+    if user is not None and needs_second_factor(user):
+        passed = verify_second_factor(db.session, user, data.code or "", now)
+        user = user if passed else None
     db.session.commit()  # failures are counted
     if user is None:
-        raise ApiError(401, "invalid_credentials", N_("The e-mail or password is not correct."))
+        raise ApiError(
+            401,
+            "invalid_credentials",
+            N_(
+                "The e-mail, password or code is not correct. Officers and admins send the "
+                "current code of their authenticator app as well."
+            ),
+            {"code": "officers and admins: the current code of the authenticator app"},
+        )
     ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
     token = issue_token(db.session, user, ttl=timedelta(seconds=ttl), now=now)
     db.session.commit()

@@ -25,6 +25,7 @@ from certificate.auth.forms import CodeForm, LoginForm, LogoutForm, SignupForm
 from certificate.auth.models import Role, User
 from certificate.auth.service import (
     AccountError,
+    EmailTaken,
     authenticate,
     create_user,
     end_sessions,
@@ -35,7 +36,6 @@ from certificate.auth.service import (
 )
 from certificate.db import db, utcnow
 from certificate.extensions import limiter, login_manager
-from certificate.i18n import current_language
 
 bp = Blueprint("auth", __name__)
 
@@ -126,19 +126,22 @@ _PENDING_SECONDS = 300
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def signup() -> ResponseReturnValue:
-    """Create an applicant account and log in."""
+    """Create an applicant account, then log in (the same answer for a taken address)."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = create_user(
+            create_user(
                 db.session,
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
-                language=current_language(),
             )
+        except EmailTaken:
+            # answered exactly like a new address: sign-up tells no one who has an account
+            db.session.rollback()
+            return _signed_up()
         except AccountError as exc:
             db.session.rollback()
             field = getattr(form, exc.field, None)
@@ -148,11 +151,15 @@ def signup() -> ResponseReturnValue:
                 form.form_errors.append(f"{exc.field}: {exc}")
         else:
             db.session.commit()
-            _start_session(user)
-            flash("Your account is ready. You are logged in.", "success")
-            return redirect(url_for("applications.dashboard"), 303)
+            return _signed_up()
     status = 400 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form), status
+
+
+def _signed_up() -> ResponseReturnValue:
+    """The one answer to every accepted sign-up, whether or not the address was new."""
+    flash("Your account is ready if this address had none. Please log in.", "success")
+    return redirect(url_for("auth.login"), 303)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -34,6 +34,14 @@ class AccountError(ValueError):
         self.field = field
 
 
+class EmailTaken(AccountError):
+    """The address already has an account. Sign-up answers a stranger exactly as for a
+    new address (nothing is stored), so that it tells no one which addresses exist."""
+
+    def __init__(self) -> None:
+        super().__init__("email", "is already registered")
+
+
 def normalise_email(email: str) -> str:
     """E-mail addresses are compared case-insensitively."""
     return email.strip().lower()
@@ -64,13 +72,14 @@ def create_user(
             raise AccountError("country", "an agency officer needs the ISO code of their country")
     elif country:
         raise AccountError("country", "only agency officers belong to a country")
+    password_hash = _hasher.hash(password)  # before the look-up: the same work either way
     taken = session.scalar(select(func.count()).select_from(User).where(User.email == email))
     if taken:
-        raise AccountError("email", "is already registered")
+        raise EmailTaken()
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         role=role,
         country=country,
         language=language,
@@ -99,11 +108,20 @@ TOTP_ISSUER = "International Police Certificate"
 def authenticate(
     session: DbSession, email: str, password: str, now: datetime | None = None
 ) -> User | None:
-    """The user with these credentials, or None.
+    """The user whose password this is, or None.
 
     The same work is done whether or not the e-mail exists (a dummy hash is
     verified for unknown accounts), and a locked account answers exactly like a
     wrong password. Failures are counted: the caller commits even on None.
+
+    For an account with a second factor the password is only the first step:
+    a correct one resets nothing (only a correct code does, in
+    :func:`verify_second_factor`), so wrong codes after a right password add
+    up to the lock-out. A wrong password does not count towards that lock:
+    anyone can send one, and a stranger must not be able to lock an officer
+    or admin out. Guessing their passwords is held back by the per-client
+    throttle instead, and a right guess still needs the code, whose failures
+    lock the account.
     """
     now = now or utcnow()
     user = session.scalars(select(User).where(User.email == normalise_email(email))).first()
@@ -117,11 +135,13 @@ def authenticate(
     if user.locked_until is not None and user.locked_until > now:
         return None
     if not correct:
-        register_failure(session, user, now)
+        if not needs_second_factor(user):
+            register_failure(session, user, now)
         return None
     if not user.active:
         return None
-    user.failed_logins = 0
+    if not needs_second_factor(user):
+        user.failed_logins = 0
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
