@@ -61,6 +61,7 @@ from certificate.issuance.i18n import (
     outcome_phrase,
 )
 from certificate.issuance.qr import make_qr, qr_matrix
+from certificate.issuance.summary import content_verdict, summary_sentence
 
 # --------------------------------------------------------------------------
 # Layout constants (points unless named otherwise)
@@ -93,6 +94,13 @@ OUTCOME_COLOURS = {
     "no_response": colors.HexColor("#8A4B00"),
     "failed": colors.HexColor("#8A4B00"),
     "not_covered": colors.HexColor("#5A6270"),
+}
+
+#: The summary's colour, by content verdict (certificate.issuance.summary).
+SUMMARY_COLOURS = {
+    "record_found": "record_found",
+    "not_confirmed": "no_response",
+    "no_record": "no_record",
 }
 
 # --------------------------------------------------------------------------
@@ -486,7 +494,9 @@ class _Builder:
             story += [self.specimen_banner(), Spacer(0, 2.5 * mm)]
         story += [
             self.header(),
-            Spacer(0, 2.5 * mm),
+            Spacer(0, 2 * mm),
+            self.summary(),
+            Spacer(0, 2 * mm),
             self.holder_and_qr(),
             Spacer(0, 2.5 * mm),
             self.statement(),
@@ -625,6 +635,29 @@ class _Builder:
         if self.rtl:
             template = template.replace("{base_url}/v", f"{LRI}{{base_url}}/v{PDI}")
         return template.format(base_url=self.doc.base_url.rstrip("/"))
+
+    def summary(self) -> Table:
+        """What the certificate says, in one sentence, before any detail; its colour
+        follows the content (a record found is never green)."""
+        outcomes = [line.outcome for line in self.doc.countries]
+        colour = OUTCOME_COLOURS[SUMMARY_COLOURS[content_verdict(outcomes)]]
+        text = summary_sentence(outcomes, self.doc.language)
+        table = Table(
+            [[self.label(text, self.s.make(1.15, bold=True, colour=colour))]],
+            colWidths=[CONTENT_WIDTH],
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("LINEBEFORE" if not self.rtl else "LINEAFTER", (0, 0), (-1, -1), 3, colour),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                ]
+            )
+        )
+        return table
 
     def statement(self) -> Table:
         table = Table(

@@ -71,8 +71,9 @@
     area.hidden = false;
   }
 
-  function statusBlock(status, title, reason) {
-    var block = element("div", "result result-" + status);
+  function statusBlock(status, title, reason, tone) {
+    var block = element("div", "result result-" + (tone || status));
+    block.setAttribute("data-status", status);
     var line = element("p", "result-status");
     line.appendChild(element("span", "result-label", words.status_label || "Status: "));
     line.appendChild(element("span", "result-word", title));
@@ -85,7 +86,19 @@
     var status = answer.status;
     var title = words.statuses[status] || status;
     var reason = words.reasons[status] || answer.reason || "";
-    var block = statusBlock(status, title, reason);
+    var tone = status;
+    var summary = answer.summary;
+    if (status === "valid" && summary && typeof summary === "object") {
+      /* a genuine certificate leads with what it contains; only an all-clear one is green */
+      var verdict = summary.record_found > 0 ? "record_found"
+        : (summary.countries > 0 && summary.no_record === summary.countries ? "no_record" : "not_confirmed");
+      title = words.headlines[verdict];
+      tone = { record_found: "record", not_confirmed: "unconfirmed", no_record: "valid" }[verdict];
+    }
+    var block = statusBlock(status, title, reason, tone);
+    if (answer.summary_text && STATUSES_WITH_CLAIMS.indexOf(status) !== -1) {
+      block.insertBefore(element("p", "result-summary", answer.summary_text), block.lastChild);
+    }
     var claims = answer.certificate;
     if (!claims || STATUSES_WITH_CLAIMS.indexOf(status) === -1) {
       show(block);
@@ -148,7 +161,12 @@
     show(statusBlock("pending", words.checking, words.checking_text));
     fetch(apiUrl, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        /* the summary comes back in words, in the page's language */
+        "Accept-Language": document.documentElement.lang || "en"
+      },
       body: JSON.stringify({ token: token }),
       credentials: "omit",
       cache: "no-store",

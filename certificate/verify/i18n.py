@@ -95,6 +95,12 @@ _EN: dict[str, Any] = {
         ),
         "unknown": N_("No certificate matches this number and date of birth."),
     },
+    # the headline of a genuine certificate in force says what it contains
+    "headlines": {
+        "record_found": N_("Record found"),
+        "not_confirmed": N_("Not confirmed"),
+        "no_record": N_("No record"),
+    },
     "outcomes": {
         "NR": N_("No record"),
         "RF": N_("Record found"),

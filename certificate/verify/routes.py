@@ -31,6 +31,7 @@ from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.i18n import current_language
 from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
+from certificate.issuance.summary import claim_outcomes, content_verdict, summary_sentence
 from certificate.runtime import runtime
 from certificate.verify import service
 from certificate.verify.api import verification_limit, verify_uploaded_pdf
@@ -102,6 +103,11 @@ class ResultView:
     status: str
     title: str
     reason: str
+    #: The colour class: the status, except that a certificate in force takes its
+    #: content's (``record``, ``unconfirmed``, or ``valid`` only when every country
+    #: confirmed no record): a record found is never green.
+    tone: str = ""
+    summary: str | None = None
     holder: str | None = None
     date_of_birth: str | None = None
     number: str | None = None
@@ -138,7 +144,13 @@ def result_view(verification: service.Verification, language: str = "en") -> Res
     title, reason = table["statuses"][status], table["reasons"][status]
     claims = verification.claims
     if claims is None or status in ("invalid", "unknown"):
-        return ResultView(status, title, reason)
+        return ResultView(status, title, reason, tone=status)
+    outcomes = list((claim_outcomes(claims) or {}).values())
+    tone = status
+    if status == "valid":
+        verdict = content_verdict(outcomes)
+        title = table["headlines"][verdict]
+        tone = {"record_found": "record", "not_confirmed": "unconfirmed"}.get(verdict, "valid")
     names = country_names(language)
     holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
     countries = [
@@ -150,6 +162,8 @@ def result_view(verification: service.Verification, language: str = "en") -> Res
         status,
         title,
         reason,
+        tone=tone,
+        summary=summary_sentence(outcomes, language) if outcomes else None,
         holder=holder or None,
         date_of_birth=str(claims["dob"]) if claims.get("dob") else None,
         number=str(claims["jti"]) if claims.get("jti") else None,

@@ -363,7 +363,10 @@ def test_an_employer_sees_valid_then_revoked_and_a_forgery_invalid(
     employer.goto(verify_url)
     result = employer.get_by_role("status")
     word = result.locator(".result-word")
-    expect(word).to_have_text("Valid")
+    # a genuine certificate leads with what it says; the document's status follows
+    expect(word).to_have_text("No record")
+    expect(result).to_contain_text("No record in any of the 3 countries checked.")
+    expect(result).to_contain_text("The document is genuine and in force.")
     expect(result).to_contain_text("Ada Chioma Mensah")
     expect(result).to_contain_text(certificate["id"])
     expect(result).to_contain_text("1990-04-17")
@@ -394,3 +397,59 @@ def test_an_employer_sees_valid_then_revoked_and_a_forgery_invalid(
     for name in ("Mensah", "Ada Chioma", "Forger", "Mallory", certificate["id"]):
         expect(body).not_to_contain_text(name)
     screenshot(forger, "forged token invalid")
+
+
+def _rgb(page: Page, css_colour: str) -> str:
+    """A CSS colour as the browser computes it (``rgb(r, g, b)``)."""
+    return str(
+        page.evaluate(
+            """colour => { const probe = document.createElement("span");
+                 probe.style.color = colour; document.body.appendChild(probe);
+                 const value = getComputedStyle(probe).color; probe.remove(); return value; }""",
+            css_colour,
+        )
+    )
+
+
+def test_a_certificate_with_a_record_never_has_a_green_headline(
+    service: LiveService, new_page: NewPage, screenshot: Screenshot
+) -> None:
+    http = api_applicant(service, "rex@example.org", "Rex Recorder")
+    body = application_body("RECORDER")
+    body["residences"].append({"country": "IS", "from": "2010-01", "to": "2011-01"})  # not covered
+    filed = http.post("/api/v1/applications", json=body)
+    assert filed.status_code == 201, filed.text
+    certificate = completed(http, filed.json()["id"])["certificate"]
+    verify_url = qr_link(http.get(certificate["pdf_url"]).content)
+
+    employer = new_page("employer")
+    employer.goto(verify_url)
+    result = employer.get_by_role("status")
+    word = result.locator(".result-word")
+    expect(word).to_have_text("Record found")
+    summary = "Records found in 3 of 4 countries; 1 country not covered."
+    expect(result.locator(".result-summary")).to_have_text(summary)
+    expect(result).to_contain_text("The document is genuine and in force.")
+    green = _rgb(employer, "var(--green)")
+    assert green.startswith("rgb"), green
+    block = result.locator(".result")
+    for painted in (word, block):
+        colours = painted.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor,"
+            " getComputedStyle(e).borderInlineStartColor]"
+        )
+        assert green not in colours, colours
+    assert word.evaluate("e => getComputedStyle(e).color") == _rgb(employer, "var(--red)")
+    screenshot(employer, "record found")
+
+    # the typed number without JavaScript's help gives the same headline and summary
+    typed = new_page("typed")
+    typed.goto("/v")
+    typed.get_by_role("textbox", name="Certificate number").fill(certificate["id"])
+    typed.get_by_role("textbox", name="Holder's date of birth").fill("1990-04-17")
+    typed.get_by_role("button", name="Verify", exact=True).click()
+    answer = typed.get_by_role("status")
+    expect(answer.locator(".result-word")).to_have_text("Record found")
+    expect(answer.locator(".result-summary")).to_have_text(summary)
+    assert green not in answer.locator(".result-word").evaluate("e => getComputedStyle(e).color")
+    screenshot(typed, "record found typed")

@@ -593,4 +593,8 @@ def test_the_certificate_shows_each_agencys_answer_exactly_as_given(world: World
             else:
                 assert value in text, value
     assert "IS-2024-0077" in text
+    # the summary leads the first page, before the holder and the countries
+    summary = "Record found in 1 of 3 countries; no record in 1; 1 country could not confirm the identity."
+    assert summary in text
+    assert text.index(summary) < text.index("Holder") < text.index(RECORDS[0]["offence"])
     assert "NO/REF/12" in text

@@ -454,7 +454,9 @@ def test_typed_verification_by_form(app: Flask, client: FlaskClient) -> None:
     )
     assert right.status_code == 200
     text = text_of(right.get_data(as_text=True))
-    assert "Status: Valid" in text
+    assert "Status: No record" in text
+    assert "No record in any of the 3 countries checked." in text
+    assert "The document is genuine and in force." in text
     assert "Ada Chioma Okafor" in text
     assert number in text
     assert "Kenya No record" in text
@@ -484,7 +486,7 @@ def test_pdf_upload_by_form(app: Flask, client: FlaskClient) -> None:
     )
     assert genuine.status_code == 200
     text = text_of(genuine.get_data(as_text=True))
-    assert "Status: Valid" in text
+    assert "Status: No record" in text
     assert "Ada Chioma Okafor" in text
 
     middle = len(pdf) // 2
