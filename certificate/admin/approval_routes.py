@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,19 +22,18 @@ from certificate.admin import approvals
 from certificate.admin.forms import ApproveForm, RejectForm
 from certificate.admin.models import ActionKind, PendingAction
 from certificate.agency.forms import OUTCOME_SHORT
-from certificate.applications.routes import when
 from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks.models import Check
 from certificate.db import db, utcnow
+from certificate.i18n import country_name, when
 from certificate.runtime import runtime
-from country_adapters.countries import country_name
 
 bp = Blueprint("admin_approvals", __name__, url_prefix="/admin/approvals")
 
 KIND_WORDS = {
-    ActionKind.REVOKE_CERTIFICATE.value: "Revoke a certificate",
-    ActionKind.ANSWER_CHECK.value: "Answer a failed check by hand",
+    ActionKind.REVOKE_CERTIFICATE.value: _l("Revoke a certificate"),
+    ActionKind.ANSWER_CHECK.value: _l("Answer a failed check by hand"),
 }
 
 
@@ -63,10 +64,12 @@ def _user_names(ids: set[str]) -> dict[str, str]:
 
 def _subject(action: PendingAction) -> str:
     if action.kind == ActionKind.REVOKE_CERTIFICATE.value:
-        return f"Certificate {action.subject_id}"
+        return gettext("Certificate %(number)s", number=action.subject_id)
     check = db.session.get(Check, action.subject_id)
     country = country_name(check.country) if check is not None else "unknown country"
-    return f"Check {action.subject_id[:8].upper()} ({country})"
+    return gettext(
+        "Check %(number)s (%(country)s)", number=action.subject_id[:8].upper(), country=country
+    )
 
 
 def _rows(actions: list[PendingAction], *, with_staleness: bool) -> list[Row]:
@@ -93,7 +96,7 @@ def _rows(actions: list[PendingAction], *, with_staleness: bool) -> list[Row]:
 def _found_or_404(action_id: str) -> PendingAction:
     action = db.session.get(PendingAction, action_id)
     if action is None:
-        abort(404, "There is no pending action with this id.")
+        abort(404, gettext("There is no pending action with this id."))
     return action
 
 
@@ -135,7 +138,7 @@ def show(action_id: str) -> ResponseReturnValue:
 def approve(action_id: str) -> ResponseReturnValue:
     """Approve another admin's action: its effect happens now, in the same transaction."""
     if not ApproveForm().validate_on_submit():
-        abort(400, "The form has expired; reload the page and try again.")
+        abort(400, gettext("The form has expired; reload the page and try again."))
     try:
         approved = approvals.approve(db.session, action_id, approver=_me(), now=utcnow())
     except approvals.ActionNotFound as exc:
@@ -152,12 +155,13 @@ def approve(action_id: str) -> ResponseReturnValue:
     db.session.commit()
     if approved.issuance_due is not None:
         runtime().jobs.submit_issuance(approved.issuance_due)
-    done = (
-        "is revoked"
-        if action.kind == ActionKind.REVOKE_CERTIFICATE.value
-        else "has its answer recorded; it is final"
-    )
-    flash(f"Approved: {subject} {done}.", "success")
+    if action.kind == ActionKind.REVOKE_CERTIFICATE.value:
+        flash(gettext("Approved: %(subject)s is revoked.", subject=subject), "success")
+    else:
+        flash(
+            gettext("Approved: %(subject)s has its answer recorded; it is final.", subject=subject),
+            "success",
+        )
     return redirect(url_for("admin_approvals.index"), 303)
 
 
@@ -167,7 +171,12 @@ def reject(action_id: str) -> ResponseReturnValue:
     """Reject an action (or withdraw one's own); nothing else changes."""
     form = RejectForm()
     if not form.validate_on_submit():
-        abort(400, "The note is too long, or the form has expired; reload the page and try again.")
+        abort(
+            400,
+            gettext(
+                "The note is too long, or the form has expired; reload the page and try again."
+            ),
+        )
     try:
         action = approvals.reject(
             db.session, action_id, decider=_me(), now=utcnow(), note=form.note.data or ""
@@ -184,5 +193,8 @@ def reject(action_id: str) -> ResponseReturnValue:
     subject = _subject(action)
     withdrawn = action.requested_by == action.decided_by
     db.session.commit()
-    flash(f"{'Withdrawn' if withdrawn else 'Rejected'}: {subject}. Nothing was changed.", "info")
+    if withdrawn:
+        flash(gettext("Withdrawn: %(subject)s. Nothing was changed.", subject=subject), "info")
+    else:
+        flash(gettext("Rejected: %(subject)s. Nothing was changed.", subject=subject), "info")
     return redirect(url_for("admin_approvals.index"), 303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -20,14 +21,14 @@ class HandAnswerForm(AnswerForm):
     """An agency's answer entered by an admin, with the reason for doing it by hand."""
 
     reason = TextAreaField(
-        "Why you are answering by hand",
+        _l("Why you are answering by hand"),
         validators=[
-            DataRequired(message="is required"),
+            DataRequired(message=_l("is required")),
             Length(
                 max=MAX_REASON_LENGTH, message=f"must be at most {MAX_REASON_LENGTH} characters"
             ),
         ],
-        description=(
+        description=_l(
             "For example: “the agency's endpoint rejected our query; its answer came by "
             "registered letter, reference 2026/118”. Kept in the audit log."
         ),
@@ -43,11 +44,11 @@ class RejectForm(FlaskForm):
     """Reject (or, for one's own request, withdraw) a pending action, with an optional note."""
 
     note = TextAreaField(
-        "Note (optional)",
+        _l("Note (optional)"),
         validators=[
             Optional(),
             Length(max=MAX_NOTE_LENGTH, message=f"must be at most {MAX_NOTE_LENGTH} characters"),
         ],
-        description="Why you reject it. Kept in the audit log.",
+        description=_l("Why you reject it. Kept in the audit log."),
         render_kw={"rows": 2},
     )

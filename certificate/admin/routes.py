@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from certificate.admin import approvals
@@ -18,14 +19,13 @@ from certificate.admin.forms import HandAnswerForm, RetryForm
 from certificate.admin.models import ActionKind
 from certificate.agency.forms import OUTCOME_SHORT
 from certificate.applications.forms import Problem
-from certificate.applications.routes import when
 from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
+from certificate.i18n import country_name, when
 from certificate.runtime import runtime
-from country_adapters.countries import country_name
 
 bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
 
@@ -38,7 +38,10 @@ def _actor() -> str:
 def _failed_or_404(check_id: str) -> Check:
     check = db.session.get(Check, check_id)
     if check is None or check.status != CheckStatus.FAILED.value:
-        abort(404, "There is no failed check with this id (it may have been dealt with already).")
+        abort(
+            404,
+            gettext("There is no failed check with this id (it may have been dealt with already)."),
+        )
     return check
 
 
@@ -60,12 +63,15 @@ def index() -> ResponseReturnValue:
 def retry(check_id: str) -> ResponseReturnValue:
     """Send a failed check back to the queue, due at once."""
     if not RetryForm().validate_on_submit():
-        abort(400, "The form has expired; reload the page and try again.")
+        abort(400, gettext("The form has expired; reload the page and try again."))
     check = _failed_or_404(check_id)
     checks.retry_failed(db.session, check, now=utcnow(), actor=_actor())
     db.session.commit()
     runtime().jobs.submit_check(check.id)
-    flash(f"The check for {country_name(check.country)} is queued again.", "success")
+    flash(
+        gettext("The check for %(country)s is queued again.", country=country_name(check.country)),
+        "success",
+    )
     return redirect(url_for("admin_checks.index"), 303)
 
 
@@ -86,7 +92,7 @@ def answer(check_id: str) -> ResponseReturnValue:
     data, problems = form.validated()
     if not form.reason.validate(form):
         # shown once, through the problem list, like the answer's own problems
-        problems.append(Problem("reason", form.reason.errors[0], form.reason.id, "Reason"))
+        problems.append(Problem("reason", form.reason.errors[0], form.reason.id, gettext("Reason")))
         form.reason.errors = []
     if data is None or problems:
         return _answer_page(check, form, problems), 400
@@ -114,15 +120,20 @@ def answer(check_id: str) -> ResponseReturnValue:
     except approvals.AlreadyPending:
         db.session.rollback()
         flash(
-            f"An answer for {country_name(check.country)} already waits for approval; "
-            "approve or reject it first.",
+            gettext(
+                "An answer for %(country)s already waits for approval; approve or reject it first.",
+                country=country_name(check.country),
+            ),
             "info",
         )
         return redirect(url_for("admin_approvals.index"), 303)
     db.session.commit()
     flash(
-        f"Your answer for {country_name(check.country)} waits for a second administrator's "
-        "approval; the check is unchanged until then.",
+        gettext(
+            "Your answer for %(country)s waits for a second administrator's approval; "
+            "the check is unchanged until then.",
+            country=country_name(check.country),
+        ),
         "success",
     )
     return redirect(url_for("admin_checks.index"), 303)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from certificate.admin import approvals
@@ -86,7 +87,7 @@ def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
     """Ask for a reason, then ask for the revocation; a second admin's approval makes it happen."""
     certificate = find_certificate(db.session, certificate_id)
     if certificate is None:
-        abort(404, "There is no certificate with this number.")
+        abort(404, gettext("There is no certificate with this number."))
     form = RevokeForm()
     if not form.is_submitted():
         return _revoke_page(certificate, form)
@@ -102,20 +103,29 @@ def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
         )
     except AlreadyRevoked:
         db.session.rollback()
-        flash(f"Certificate {certificate.id} was already revoked.", "info")
+        flash(gettext("Certificate %(number)s was already revoked.", number=certificate.id), "info")
         return redirect(url_for("admin_certificates.index"))
     except approvals.AlreadyPending:
         db.session.rollback()
-        flash(f"A revocation of certificate {certificate.id} already waits for approval.", "info")
+        flash(
+            gettext(
+                "A revocation of certificate %(number)s already waits for approval.",
+                number=certificate.id,
+            ),
+            "info",
+        )
         return redirect(url_for("admin_approvals.index"))
     except ValueError:
         db.session.rollback()
-        form.reason.errors = ["is required"]
+        form.reason.errors = [gettext("is required")]
         return _revoke_page(certificate, form, status=400)
     db.session.commit()
     flash(
-        f"The revocation of certificate {certificate.id} waits for a second administrator's "
-        "approval; the certificate stays valid until then.",
+        gettext(
+            "The revocation of certificate %(number)s waits for a second administrator's "
+            "approval; the certificate stays valid until then.",
+            number=certificate.id,
+        ),
         "success",
     )
     return redirect(url_for("admin_certificates.index"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from pydantic import ValidationError
 from wtforms import (
@@ -27,6 +29,7 @@ from wtforms.validators import DataRequired, Length
 from certificate.agency.service import MAX_QUESTION_LENGTH
 from certificate.applications.forms import Problem, humanise
 from certificate.errors import validation_fields
+from certificate.i18n import current_language
 from certificate.issuance.i18n import category_words
 from country_adapters.documents import AnswerIn
 from country_adapters.records import CATEGORIES
@@ -36,47 +39,54 @@ MAX_RECORD_ROWS = 50  # AnswerIn accepts at most 50 records
 ADD_RECORD_ROWS = 3
 
 OUTCOME_LABELS = {
-    "no_record": "No record: the agency holds no criminal record about this person",
-    "record_found": "Record found: list every conviction below",
-    "identity_unconfirmed": "Identity unconfirmed: the agency cannot tell who this person is",
+    "no_record": _l("No record: the agency holds no criminal record about this person"),
+    "record_found": _l("Record found: list every conviction below"),
+    "identity_unconfirmed": _l("Identity unconfirmed: the agency cannot tell who this person is"),
 }
 OUTCOME_SHORT = {
-    "no_record": "No record",
-    "record_found": "Record found",
-    "identity_unconfirmed": "Identity unconfirmed",
+    "no_record": _l("No record"),
+    "record_found": _l("Record found"),
+    "identity_unconfirmed": _l("Identity unconfirmed"),
 }
 RECORD_FIELDS = ("offence", "category", "date", "court", "sentence")
+
+
+def _category_choices() -> list[SelectChoice]:
+    """The documented record categories, in the page's language."""
+    language = current_language()
+    return [SelectChoice("", gettext("Choose a category"))] + [
+        SelectChoice(code, category_words(language, code)) for code in CATEGORIES
+    ]
 
 
 class RecordForm(Form):
     """One conviction; a row left entirely blank is ignored."""
 
-    offence = StringField("Offence")
+    offence = StringField(_l("Offence"))
     category = SelectField(
-        "Category",
-        choices=[SelectChoice("", "Choose a category")]
-        + [SelectChoice(code, category_words("en", code)) for code in CATEGORIES],
+        _l("Category"),
+        choices=_category_choices,
         validate_choice=False,  # AnswerIn names a bad code, as the agency API does
     )
     date = StringField(
-        "Date", render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "maxlength": 10}
+        _l("Date"), render_kw={"placeholder": "YYYY-MM-DD", "inputmode": "numeric", "maxlength": 10}
     )
-    court = StringField("Court")
-    sentence = StringField("Sentence")
+    court = StringField(_l("Court"))
+    sentence = StringField(_l("Sentence"))
 
 
 class AnswerForm(FlaskForm):
     """An agency's answer to one query, as typed by an officer (or an admin)."""
 
     outcome = RadioField(
-        "Answer",
+        _l("Answer"),
         choices=[SelectChoice(value, label) for value, label in OUTCOME_LABELS.items()],
         validate_choice=False,
     )
     records = FieldList(FormField(RecordForm), min_entries=RECORD_ROWS, max_entries=MAX_RECORD_ROWS)
     reference = StringField(
-        "Your reference",
-        description="The agency's own reference for this search, if it has one.",
+        _l("Your reference"),
+        description=_l("The agency's own reference for this search, if it has one."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -126,17 +136,22 @@ class AnswerForm(FlaskForm):
     def _problem(self, path: str, message: str) -> Problem:
         parts = path.split(".")
         if parts[0] == "outcome":
-            return Problem(path, _outcome_message(message), "outcome-0", "Answer")
+            return Problem(path, _outcome_message(message), "outcome-0", gettext("Answer"))
         if parts[0] == "reference":
-            return Problem(path, message, self.reference.id, "Your reference")
+            return Problem(path, message, self.reference.id, gettext("Your reference"))
         if parts[0] == "records":
             if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(self._record_rows):
                 row = self._record_rows[int(parts[1])]
                 entry = self.records[row].form
                 name = parts[2] if len(parts) > 2 and parts[2] in RECORD_FIELDS else "offence"
                 field: Field = entry[name]
-                return Problem(path, message, field.id, f"Record {row + 1}: {field.label.text}")
-            return Problem(path, message, self.records[0].form.offence.id, "Records")
+                return Problem(
+                    path,
+                    message,
+                    field.id,
+                    gettext("Record %(number)d: %(field)s", number=row + 1, field=field.label.text),
+                )
+            return Problem(path, message, self.records[0].form.offence.id, gettext("Records"))
         return Problem(path, message, None, path)
 
 
@@ -144,14 +159,14 @@ class QuestionForm(FlaskForm):
     """An officer's question to the applicant."""
 
     question = TextAreaField(
-        "Your question to the applicant",
+        _l("Your question to the applicant"),
         validators=[
-            DataRequired(message="is required"),
+            DataRequired(message=_l("is required")),
             Length(
                 max=MAX_QUESTION_LENGTH, message=f"must be at most {MAX_QUESTION_LENGTH} characters"
             ),
         ],
-        description=(
+        description=_l(
             "For example, a former name or an address you need to identify the person. "
             "The deadline pauses until the applicant replies."
         ),
@@ -163,9 +178,9 @@ class ReplyForm(FlaskForm):
     """The applicant's reply to an officer's question."""
 
     reply = TextAreaField(
-        "Your reply",
+        _l("Your reply"),
         validators=[
-            DataRequired(message="is required"),
+            DataRequired(message=_l("is required")),
             Length(
                 max=MAX_QUESTION_LENGTH, message=f"must be at most {MAX_QUESTION_LENGTH} characters"
             ),

@@ -12,28 +12,28 @@ from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 
 from certificate.agency import service
 from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
 from certificate.applications.forms import Problem
-from certificate.applications.routes import when
 from certificate.auth.access import officer_required
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
+from certificate.i18n import country_name, current_language, when
 from certificate.issuance.i18n import category_words
 from certificate.runtime import runtime
-from country_adapters.countries import country_name
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
 @bp.app_template_filter("category_words")
 def _category_words(code: str) -> str:
-    """A record category code in words on the operators' pages (English)."""
-    return category_words("en", code)
+    """A record category code in words, in the page's language."""
+    return category_words(current_language(), code)
 
 
 def _officer() -> User:
@@ -50,32 +50,34 @@ def _query_or_404(check_id: str) -> Check:
     try:
         return service.query_for_country(db.session, _officer().country or "", check_id)
     except service.QueryNotFound:
-        abort(404, "There is no such query for your agency.")
+        abort(404, gettext("There is no such query for your agency."))
     except service.QueryWithdrawn:
         # closed with the withdrawal: nothing of the subject is shown, nothing is taken
         abort(
             409 if request.method == "POST" else 410,
-            "The applicant withdrew this application; its query is closed.",
+            gettext("The applicant withdrew this application; its query is closed."),
         )
 
 
 def time_left(check: Check, now: datetime) -> str:
     """The time left to a query's deadline, in words."""
     if check.paused_at is not None:
-        return "Paused: waiting for the applicant's reply"
+        return gettext("Paused: waiting for the applicant's reply")
     if check.deadline_at is None:
-        return "No deadline"
+        return gettext("No deadline")
     seconds = int((check.deadline_at - now).total_seconds())
     if seconds <= 0:
-        return "Overdue"
+        return gettext("Overdue")
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = max(rest // 60, 1 if not (days or hours) else 0)
     if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h left"
+        return ngettext(
+            "%(num)d day %(hours)d h left", "%(num)d days %(hours)d h left", days, hours=hours
+        )
     if hours:
-        return f"{hours} h {minutes} min left"
-    return f"{minutes} min left"
+        return gettext("%(hours)d h %(minutes)d min left", hours=hours, minutes=minutes)
+    return gettext("%(minutes)d min left", minutes=minutes)
 
 
 @bp.get("")
@@ -132,15 +134,15 @@ def answer(check_id: str) -> ResponseReturnValue:
         )
     except (ConflictingAnswer, service.QueryClosed):
         db.session.rollback()
-        abort(409, "This query is already final; a different answer cannot replace it.")
+        abort(409, gettext("This query is already final; a different answer cannot replace it."))
     except ApplicationWithdrawn:
         db.session.rollback()
-        abort(409, "The applicant withdrew this application; its query is closed.")
+        abort(409, gettext("The applicant withdrew this application; its query is closed."))
     application_id = check.application_id
     db.session.commit()
     if changed:
         runtime().jobs.submit_issuance(application_id)
-    flash("Your answer is recorded and final. Thank you.", "success")
+    flash(gettext("Your answer is recorded and final. Thank you."), "success")
     return redirect(url_for("portal.index"), 303)
 
 
@@ -165,9 +167,9 @@ def ask(check_id: str) -> ResponseReturnValue:
         return _query_page(check, AnswerForm(formdata=None), form), 409
     except service.QueryClosed:
         db.session.rollback()
-        abort(409, "This query is no longer open.")
+        abort(409, gettext("This query is no longer open."))
     db.session.commit()
-    flash("Your question was sent to the applicant. The deadline is paused.", "success")
+    flash(gettext("Your question was sent to the applicant. The deadline is paused."), "success")
     return redirect(url_for("portal.query", check_id=check.id), 303)
 
 

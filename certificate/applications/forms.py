@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -29,22 +31,19 @@ from wtforms.fields.core import Field
 from wtforms.widgets import DateInput, MonthInput
 
 from certificate.applications.schemas import DOCUMENT_TYPES, LANGUAGES
-from certificate.i18n import language
+from certificate.i18n import current_language, language
+from certificate.i18n.cldr import country_names
+from certificate.i18n.words import DOCUMENT_TYPES as DOCUMENT_WORDS
+from certificate.i18n.words import word
 from certificate.runtime import runtime
-from country_adapters.countries import all_countries
 
 NATIONALITY_ROWS = 3
 RESIDENCE_ROWS = 6
 MAX_RESIDENCE_ROWS = 40
 
-DOCUMENT_NAMES = {
-    "passport": "Passport",
-    "national_id": "National identity card",
-    "residence_permit": "Residence permit",
-}
-PARTICIPATING = "participating"
+PARTICIPATING = _l("participating")
 
-CONSENT_TEXT = (
+CONSENT_TEXT = _l(
     "I consent to this service sending my identity (names, date and place of birth, "
     "nationalities and identity document) and the periods I lived in each country to the "
     "national criminal record agency of every country listed on this form, each agency "
@@ -53,11 +52,12 @@ CONSENT_TEXT = (
 
 
 def country_choices() -> list[SelectChoice]:
-    """Every country, with those an adapter serves marked as participating."""
+    """Every country in the page's language, those an adapter serves marked as participating."""
     covered = set(runtime().registry.countries())
-    choices = [SelectChoice("", "— choose a country —")]
-    for code, name in all_countries():
-        label = f"{name} — {PARTICIPATING}" if code in covered else name
+    participating = str(PARTICIPATING)
+    choices = [SelectChoice("", gettext("— choose a country —"))]
+    for code, name in country_names(current_language()):
+        label = f"{name} — {participating}" if code in covered else name
         choices.append(SelectChoice(code, label))
     return choices
 
@@ -67,7 +67,7 @@ def _language_choices() -> list[SelectChoice]:
 
 
 def _document_choices() -> list[SelectChoice]:
-    return [SelectChoice(code, DOCUMENT_NAMES[code]) for code in DOCUMENT_TYPES]
+    return [SelectChoice(code, word(DOCUMENT_WORDS, code)) for code in DOCUMENT_TYPES]
 
 
 def _country_select(label: str) -> SelectField:
@@ -77,13 +77,15 @@ def _country_select(label: str) -> SelectField:
 class ResidenceForm(Form):
     """One period of residence; a row left entirely blank is ignored."""
 
-    country = _country_select("Country")
-    start = StringField("From (month)", widget=MonthInput(), render_kw={"placeholder": "YYYY-MM"})
+    country = _country_select(_l("Country"))
+    start = StringField(
+        _l("From (month)"), widget=MonthInput(), render_kw={"placeholder": "YYYY-MM"}
+    )
     end = StringField(
-        "To (month)",
+        _l("To (month)"),
         widget=MonthInput(),
         render_kw={"placeholder": "YYYY-MM"},
-        description="Leave empty if you still live there.",
+        description=_l("Leave empty if you still live there."),
     )
 
 
@@ -92,29 +94,31 @@ class ApplicationForm(FlaskForm):
 
     submission = HiddenField()
 
-    family_name = StringField("Family name", render_kw={"autocomplete": "family-name"})
-    given_names = StringField("Given names", render_kw={"autocomplete": "given-name"})
+    family_name = StringField(_l("Family name"), render_kw={"autocomplete": "family-name"})
+    given_names = StringField(_l("Given names"), render_kw={"autocomplete": "given-name"})
     other_names = TextAreaField(
-        "Other names you have been known by",
-        description="Earlier or alternative full names, separated by commas or one per line.",
+        _l("Other names you have been known by"),
+        description=_l("Earlier or alternative full names, separated by commas or one per line."),
         render_kw={"rows": 3},
     )
     date_of_birth = StringField(
-        "Date of birth",
+        _l("Date of birth"),
         widget=DateInput(),
         render_kw={"autocomplete": "bday", "placeholder": "YYYY-MM-DD"},
     )
-    birth_city = StringField("Town or city of birth")
-    birth_country = _country_select("Country of birth")
+    birth_city = StringField(_l("Town or city of birth"))
+    birth_country = _country_select(_l("Country of birth"))
     nationalities = FieldList(
-        _country_select("Nationality"), min_entries=NATIONALITY_ROWS, max_entries=5
+        _country_select(_l("Nationality")), min_entries=NATIONALITY_ROWS, max_entries=5
     )
 
-    document_type = SelectField("Type of document", choices=_document_choices, default="passport")
-    document_number = StringField("Document number")
-    document_country = _country_select("Issuing country")
+    document_type = SelectField(
+        _l("Type of document"), choices=_document_choices, default="passport"
+    )
+    document_number = StringField(_l("Document number"))
+    document_country = _country_select(_l("Issuing country"))
     document_expires = StringField(
-        "Expiry date", widget=DateInput(), render_kw={"placeholder": "YYYY-MM-DD"}
+        _l("Expiry date"), widget=DateInput(), render_kw={"placeholder": "YYYY-MM-DD"}
     )
 
     residences = FieldList(
@@ -123,10 +127,12 @@ class ApplicationForm(FlaskForm):
         max_entries=MAX_RESIDENCE_ROWS,
     )
 
-    language = SelectField("Language of the certificate", choices=_language_choices, default="en")
+    language = SelectField(
+        _l("Language of the certificate"), choices=_language_choices, default="en"
+    )
     purpose = StringField(
-        "Purpose",
-        description="What the certificate is for, e.g. “Teacher at a primary school”.",
+        _l("Purpose"),
+        description=_l("What the certificate is for, e.g. “Teacher at a primary school”."),
     )
     consent = BooleanField(CONSENT_TEXT)
 
@@ -211,7 +217,7 @@ class ApplicationForm(FlaskForm):
             return self._locate_residence(rest)
         if head in ("language", "purpose", "consent") and not rest:
             field = self[head]
-            return field, "Consent" if head == "consent" else None
+            return field, gettext("Consent") if head == "consent" else None
         return None, None
 
     def _locate_applicant(self, parts: list[str]) -> tuple[Field | None, str | None]:
@@ -232,11 +238,11 @@ class ApplicationForm(FlaskForm):
             ("identity_document",): self.document_type,
         }
         if not parts:
-            return None, "Applicant"
+            return None, gettext("Applicant")
         if parts[0] in direct:
             field = direct[parts[0]]
             if parts[0] == "other_names" and len(parts) > 1 and parts[1].isdigit():
-                return field, f"Other names (name {int(parts[1]) + 1})"
+                return field, gettext("Other names (name %(number)d)", number=int(parts[1]) + 1)
             return field, None
         if parts[0] == "nationalities":
             if (
@@ -245,8 +251,8 @@ class ApplicationForm(FlaskForm):
                 and int(parts[1]) < len(self._nationality_rows)
             ):
                 row = self._nationality_rows[int(parts[1])]
-                return self.nationalities[row], f"Nationality {row + 1}"
-            return self.nationalities[0], "Nationalities"
+                return self.nationalities[row], gettext("Nationality %(number)d", number=row + 1)
+            return self.nationalities[0], gettext("Nationalities")
         key = tuple(parts[:2])
         if key in nested:
             return nested[key], None
@@ -254,13 +260,15 @@ class ApplicationForm(FlaskForm):
 
     def _locate_residence(self, parts: list[str]) -> tuple[Field | None, str | None]:
         if not parts or not parts[0].isdigit() or int(parts[0]) >= len(self._residence_rows):
-            return self.residences[0].form.country, "Residence periods"
+            return self.residences[0].form.country, gettext("Residence periods")
         row = self._residence_rows[int(parts[0])]
         period = self.residences[row].form
         names = {"country": period.country, "from": period.start, "to": period.end}
         sub = parts[1] if len(parts) > 1 else "country"
         field = names.get(sub, period.country)
-        return field, f"Residence period {row + 1}: {field.label.text}"
+        return field, gettext(
+            "Residence period %(number)d: %(field)s", number=row + 1, field=field.label.text
+        )
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from pydantic import ValidationError
 
@@ -28,7 +29,7 @@ from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError, validation_fields
-from country_adapters.countries import country_name
+from certificate.i18n import country_name, day, when
 
 bp = Blueprint("applications", __name__)
 
@@ -36,24 +37,26 @@ bp = Blueprint("applications", __name__)
 ADD_ROWS = 3
 
 CHECK_STATUS_WORDS = {
-    CheckStatus.QUEUED.value: "Waiting to be sent",
-    CheckStatus.SENT.value: "Sent to the agency, awaiting answer",
-    CheckStatus.NO_RESPONSE.value: (
+    CheckStatus.QUEUED.value: _l("Waiting to be sent"),
+    CheckStatus.SENT.value: _l("Sent to the agency, awaiting answer"),
+    CheckStatus.NO_RESPONSE.value: _l(
         "The agency did not answer by its deadline: shown on the certificate as not confirmed"
     ),
-    CheckStatus.NOT_COVERED.value: "No participating authority: shown as not checked",
-    CheckStatus.FAILED.value: ("A technical problem; the service keeps trying until the deadline"),
+    CheckStatus.NOT_COVERED.value: _l("No participating authority: shown as not checked"),
+    CheckStatus.FAILED.value: _l(
+        "A technical problem; the service keeps trying until the deadline"
+    ),
 }
-HELD_FOR_IDENTITY_WORDS = "Not sent: no agency is asked before your identity is confirmed"
-WAITING_FOR_REPLY_WORDS = "The agency asked you a question: waiting for your reply"
+HELD_FOR_IDENTITY_WORDS = _l("Not sent: no agency is asked before your identity is confirmed")
+WAITING_FOR_REPLY_WORDS = _l("The agency asked you a question: waiting for your reply")
 STATUS_EXPLANATIONS = {
-    CheckStatus.NO_RESPONSE.value: (
+    CheckStatus.NO_RESPONSE.value: _l(
         "The agency did not answer within its deadline. Your certificate says so: this "
         "country is shown as “not confirmed”, never as clear. It says nothing about "
         "whether you have a record there. If the person who asked for the certificate "
         "needs this country, you can file a new application later."
     ),
-    CheckStatus.FAILED.value: (
+    CheckStatus.FAILED.value: _l(
         "We could not get an answer from the agency because of a technical problem on the "
         "way (its system did not respond, or sent something we could not read). Our staff "
         "have been alerted: they will try again or enter the agency's answer by hand. You do "
@@ -61,29 +64,29 @@ STATUS_EXPLANATIONS = {
         "on your certificate as “not confirmed”."
     ),
 }
-PAUSED_EXPLANATION = (
+PAUSED_EXPLANATION = _l(
     "An officer of this country's agency needs more information to find your records. "
     "Please answer the question below. The agency's deadline is paused until you reply, "
     "so the time you take does not count against it."
 )
 
 OUTCOME_WORDS = {
-    "no_record": "Answered: no criminal record",
-    "record_found": "Answered: a criminal record was found",
-    "identity_unconfirmed": "Answered: the agency could not confirm your identity",
+    "no_record": _l("Answered: no criminal record"),
+    "record_found": _l("Answered: a criminal record was found"),
+    "identity_unconfirmed": _l("Answered: the agency could not confirm your identity"),
 }
 APPLICATION_STATUS_WORDS = {
-    ApplicationStatus.AWAITING_IDENTITY.value: "Waiting for your identity to be confirmed",
-    ApplicationStatus.IDENTITY_REFUSED.value: "Identity refused: no agency was asked",
-    ApplicationStatus.IN_PROGRESS.value: "In progress",
-    ApplicationStatus.COMPLETE.value: "Complete",
-    ApplicationStatus.WITHDRAWN.value: "Withdrawn",
+    ApplicationStatus.AWAITING_IDENTITY.value: _l("Waiting for your identity to be confirmed"),
+    ApplicationStatus.IDENTITY_REFUSED.value: _l("Identity refused: no agency was asked"),
+    ApplicationStatus.IN_PROGRESS.value: _l("In progress"),
+    ApplicationStatus.COMPLETE.value: _l("Complete"),
+    ApplicationStatus.WITHDRAWN.value: _l("Withdrawn"),
 }
 CERTIFICATE_STATUS_WORDS = {
-    "valid": "Valid",
-    "revoked": "Revoked",
-    "expired": "Expired",
-    "superseded": "Superseded by a newer certificate",
+    "valid": _l("Valid"),
+    "revoked": _l("Revoked"),
+    "expired": _l("Expired"),
+    "superseded": _l("Superseded by a newer certificate"),
 }
 
 
@@ -96,17 +99,7 @@ def _owned_or_404(application_id: str) -> Application:
     try:
         return service.get_owned(db.session, _user(), application_id)
     except service.ApplicationNotFound:
-        abort(404, "There is no such application in your account.")
-
-
-def when(moment: datetime | None) -> str:
-    """A moment as people read it, in UTC: ``17 Apr 2026, 14:03 UTC``."""
-    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
-
-
-def day(moment: datetime | None) -> str:
-    """A date as people read it: ``17 Apr 2026``."""
-    return moment.strftime("%d %b %Y") if moment else ""
+        abort(404, gettext("There is no such application in your account."))
 
 
 @dataclass(frozen=True)
@@ -133,7 +126,7 @@ def check_row(check: Check, questions: Sequence[CheckQuestion] = ()) -> CheckRow
         waiting = None  # the query ended meanwhile: no reply is needed any more
     explanation = STATUS_EXPLANATIONS.get(check.status, "")
     if check.status == CheckStatus.ANSWERED.value:
-        words = OUTCOME_WORDS.get(check.outcome or "", "Answered")
+        words = OUTCOME_WORDS.get(check.outcome or "", _l("Answered"))
     elif waiting is not None:
         words = WAITING_FOR_REPLY_WORDS
         explanation = PAUSED_EXPLANATION
@@ -145,9 +138,9 @@ def check_row(check: Check, questions: Sequence[CheckQuestion] = ()) -> CheckRow
     if check.is_final:
         deadline = ""
     elif held:
-        deadline = "Starts once your identity is confirmed"
+        deadline = gettext("Starts once your identity is confirmed")
     elif check.paused_at is not None:
-        deadline = "Paused until you reply"
+        deadline = gettext("Paused until you reply")
     else:
         deadline = when(check.deadline_at)
     return CheckRow(
@@ -279,7 +272,7 @@ def reply(application_id: str, question_id: str) -> ResponseReturnValue:
     try:
         question = agency.question_of_application(db.session, application.id, question_id)
     except agency.QuestionNotFound:
-        abort(404, "There is no such question about your application.")
+        abort(404, gettext("There is no such question about your application."))
     form = ReplyForm()
     if not form.validate_on_submit():
         return _progress_page(application, form, question.id), 400
@@ -293,13 +286,13 @@ def reply(application_id: str, question_id: str) -> ResponseReturnValue:
         )
     except agency.QuestionAlreadyAnswered:
         db.session.rollback()
-        flash("You have already replied to this question.", "info")
+        flash(gettext("You have already replied to this question."), "info")
     except agency.QueryClosed:
         db.session.rollback()
-        flash("The agency has already answered; no reply is needed any more.", "info")
+        flash(gettext("The agency has already answered; no reply is needed any more."), "info")
     else:
         db.session.commit()
-        flash("Thank you. Your reply was sent to the agency.", "success")
+        flash(gettext("Thank you. Your reply was sent to the agency."), "success")
     return redirect(url_for("applications.progress", application_id=application.id), 303)
 
 
@@ -311,4 +304,4 @@ def certificate_pdf(application_id: str) -> ResponseReturnValue:
     try:
         return certificate_pdf_response(application)
     except ApiError:
-        abort(404, "The certificate has not been issued yet.")
+        abort(404, gettext("The certificate has not been issued yet."))

@@ -11,10 +11,12 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import abort
+from flask_babel import gettext
 from flask_login import current_user
 
 from certificate.auth.models import Role
 from certificate.extensions import login_manager
+from certificate.i18n import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +30,7 @@ def role_required(role: Role, refusal: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role != role.value:
-                abort(403, refusal)
+                abort(403, gettext(refusal))
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
@@ -37,10 +39,10 @@ def role_required(role: Role, refusal: str) -> Callable[[F], F]:
 
 
 applicant_required = role_required(
-    Role.APPLICANT, "Only applicant accounts can file and follow applications."
+    Role.APPLICANT, N_("Only applicant accounts can file and follow applications.")
 )
 # an officer always belongs to one country: create_user refuses an officer without one
 officer_required = role_required(
-    Role.AGENCY_OFFICER, "The portal is for the officers of national agencies."
+    Role.AGENCY_OFFICER, N_("The portal is for the officers of national agencies.")
 )
-admin_required = role_required(Role.ADMIN, "These pages are for the service's administrators.")
+admin_required = role_required(Role.ADMIN, N_("These pages are for the service's administrators."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
@@ -13,37 +14,37 @@ class SignupForm(FlaskForm):
     """A new applicant account."""
 
     name = StringField(
-        "Your name",
-        validators=[DataRequired(message="is required"), Length(max=200)],
+        _l("Your name"),
+        validators=[DataRequired(message=_l("is required")), Length(max=200)],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
-        "E-mail address",
+        _l("E-mail address"),
         validators=[
-            DataRequired(message="is required"),
-            Email(message="is not a valid e-mail address"),
+            DataRequired(message=_l("is required")),
+            Email(message=_l("is not a valid e-mail address")),
             Length(max=254),
         ],
         render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
-        "Password",
+        _l("Password"),
         validators=[
-            DataRequired(message="is required"),
+            DataRequired(message=_l("is required")),
             Length(
                 min=MIN_PASSWORD_LENGTH,
                 max=200,
-                message=f"must be {MIN_PASSWORD_LENGTH} to 200 characters",
+                message=_l("must be %(count)d to 200 characters", count=MIN_PASSWORD_LENGTH),
             ),
         ],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        description=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Password again",
+        _l("Password again"),
         validators=[
-            DataRequired(message="is required"),
-            EqualTo("password", message="does not match the password"),
+            DataRequired(message=_l("is required")),
+            EqualTo("password", message=_l("does not match the password")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -53,13 +54,13 @@ class LoginForm(FlaskForm):
     """E-mail and password."""
 
     email = EmailField(
-        "E-mail address",
-        validators=[DataRequired(message="is required"), Length(max=254)],
+        _l("E-mail address"),
+        validators=[DataRequired(message=_l("is required")), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(message="is required"), Length(max=200)],
+        _l("Password"),
+        validators=[DataRequired(message=_l("is required")), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -72,10 +73,10 @@ class CodeForm(FlaskForm):
     """The six-digit code from the authenticator app."""
 
     code = StringField(
-        "Code from your authenticator app",
+        _l("Code from your authenticator app"),
         validators=[
-            DataRequired(message="is required"),
-            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="must be the 6 digits shown in the app"),
+            DataRequired(message=_l("is required")),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("must be the 6 digits shown in the app")),
         ],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user, login_user, logout_user
 
 from certificate.auth.forms import CodeForm, LoginForm, LogoutForm, SignupForm
@@ -36,6 +37,7 @@ from certificate.auth.service import (
 )
 from certificate.db import db, utcnow
 from certificate.extensions import limiter, login_manager
+from certificate.i18n import current_language
 
 bp = Blueprint("auth", __name__)
 
@@ -109,7 +111,7 @@ def _enforce_session_lifetime() -> ResponseReturnValue | None:
         session.clear()
         if request.blueprint and request.blueprint.endswith("_api"):
             return None
-        flash("Your session has ended. Please log in again.", "info")
+        flash(gettext("Your session has ended. Please log in again."), "info")
         return redirect(
             url_for("auth.login", next=request.path if request.method == "GET" else None)
         )
@@ -137,6 +139,7 @@ def signup() -> ResponseReturnValue:
                 email=form.email.data or "",
                 password=form.password.data or "",
                 name=form.name.data or "",
+                language=current_language(),
             )
         except EmailTaken:
             # answered exactly like a new address: sign-up tells no one who has an account
@@ -158,7 +161,7 @@ def signup() -> ResponseReturnValue:
 
 def _signed_up() -> ResponseReturnValue:
     """The one answer to every accepted sign-up, whether or not the address was new."""
-    flash("Your account is ready if this address had none. Please log in.", "success")
+    flash(gettext("Your account is ready if this address had none. Please log in."), "success")
     return redirect(url_for("auth.login"), 303)
 
 
@@ -186,7 +189,7 @@ def login() -> ResponseReturnValue:
                 return redirect(url_for("auth.second_factor"), 303)
             _start_session(user)
             return redirect(target, 303)
-        form.form_errors.append("The e-mail address or password is not correct.")
+        form.form_errors.append(gettext("The e-mail address or password is not correct."))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -230,11 +233,11 @@ def _qr_data_uri(content: str) -> str:
 def logout() -> ResponseReturnValue:
     """Log out (a POST with a CSRF token, so no other site can do it for the user)."""
     if not LogoutForm().validate_on_submit():
-        abort(400, "The log-out form has expired; reload the page and try again.")
+        abort(400, gettext("The log-out form has expired; reload the page and try again."))
     if current_user.is_authenticated:
         end_sessions(db.session, current_user)  # every session and API token of the user
         db.session.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(gettext("You are logged out."), "info")
     return redirect(url_for("applications.index"), 303)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, has_app_context, has_request_context, request
 from flask_babel import Babel, Domain, force_locale
 
+from certificate.i18n import cldr, words
 from certificate.i18n.catalogue import N_, gettext_in, translations
 from certificate.i18n.registry import DEFAULT, LANGUAGES, Language, codes, language, supported
 from certificate.i18n.registry import is_rtl as is_rtl_language
@@ -25,7 +27,9 @@ __all__ = [
     "N_",
     "Language",
     "codes",
+    "country_name",
     "current_language",
+    "day",
     "gettext_in",
     "init_app",
     "is_rtl_language",
@@ -33,6 +37,7 @@ __all__ = [
     "supported",
     "translations",
     "use_language",
+    "when",
 ]
 
 
@@ -66,6 +71,25 @@ def use_language(code: str) -> Iterator[None]:
             g.ipc_language = previous
 
 
+def country_name(code: str) -> str:
+    """Country ``code`` named in the current language (CLDR)."""
+    return cldr.country_name(code, current_language())
+
+
+def day(moment: date | datetime | None) -> str:
+    """A date as people read it in the current language: ``17 Apr 2026``, ``17 avr. 2026``."""
+    if moment is None:
+        return ""
+    return cldr.medium_date(
+        moment.date() if isinstance(moment, datetime) else moment, current_language()
+    )
+
+
+def when(moment: datetime | None) -> str:
+    """A moment in UTC as people read it in the current language: ``17 Apr 2026, 14:03 UTC``."""
+    return cldr.date_time_utc(moment, current_language()) if moment else ""
+
+
 def init_app(app: Flask) -> None:
     """Languages for every page, e-mail, PDF and JSON error of ``app``."""
     babel = Babel()
@@ -76,6 +100,16 @@ def init_app(app: Flask) -> None:
     from certificate.i18n.selection import remember_choice
 
     remember_choice(app)
+
+    app.add_template_global(country_name, "country_name")
+    app.add_template_global(day, "day")
+    app.add_template_global(when, "when")
+    app.add_template_global(
+        lambda status: words.word(words.CHECK_STATUSES, status), "check_status_word"
+    )
+    app.add_template_global(
+        lambda status: words.word(words.CERTIFICATE_STATUSES, status), "certificate_status_word"
+    )
 
     @app.context_processor
     def _language_context() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 
 from babel import Locale
@@ -42,3 +42,14 @@ def country_names(language: str) -> tuple[tuple[str, str], ...]:
 def long_date(day: date, language: str) -> str:
     """``day`` as the language writes it in full, e.g. ``17 avril 1990`` or ``17 April 1990``."""
     return format_date(day, format="long", locale=_locale(language))
+
+
+def medium_date(day: date, language: str) -> str:
+    """``day`` with the month's short name, e.g. ``17 Apr 2026``, ``17 avr. 2026``, ``17 أبريل 2026``."""
+    return format_date(day, format="d MMM y", locale=_locale(language))
+
+
+def date_time_utc(moment: datetime, language: str) -> str:
+    """A moment in UTC, to the minute, as the language writes it, then ``UTC``."""
+    moment = moment.astimezone(UTC)
+    return f"{medium_date(moment.date(), language)}, {moment:%H:%M} UTC"

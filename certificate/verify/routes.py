@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField
@@ -29,7 +30,7 @@ from wtforms.widgets import DateInput
 from certificate.applications.models import Application
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
-from certificate.i18n import current_language
+from certificate.i18n import current_language, when
 from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
 from certificate.issuance.summary import claim_outcomes, content_verdict, summary_sentence
 from certificate.runtime import runtime
@@ -48,18 +49,18 @@ class NumberForm(FlaskForm):
     """The number printed on the certificate, and the holder's date of birth."""
 
     certificate_number = StringField(
-        "Certificate number",
+        _l("Certificate number"),
         validators=[DataRequired(), Length(max=100)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
     date_of_birth = StringField(
-        "Holder's date of birth",
+        _l("Holder's date of birth"),
         validators=[DataRequired()],
         widget=DateInput(),
         render_kw={"placeholder": "YYYY-MM-DD"},
     )
     organisation = StringField(
-        "Your organisation",
+        _l("Your organisation"),
         validators=[Optional(), Length(max=service.MAX_ORGANISATION)],
         id="number-organisation",
         render_kw={"autocomplete": "organization"},
@@ -77,9 +78,9 @@ class NumberForm(FlaskForm):
 class UploadForm(FlaskForm):
     """The certificate PDF as the holder received it."""
 
-    file = FileField("Certificate PDF", render_kw={"accept": "application/pdf,.pdf"})
+    file = FileField(_l("Certificate PDF"), render_kw={"accept": "application/pdf,.pdf"})
     organisation = StringField(
-        "Your organisation",
+        _l("Your organisation"),
         validators=[Optional(), Length(max=service.MAX_ORGANISATION)],
         id="upload-organisation",
         render_kw={"autocomplete": "organization"},
@@ -267,9 +268,9 @@ def verify_upload() -> ResponseReturnValue:
 # The holder's view of who checked their certificate (progress page)
 
 HOW_WORDS = {
-    "token": "Scanned the QR code",
-    "number": "Typed the number and date of birth",
-    "pdf": "Uploaded the PDF",
+    "token": _l("Scanned the QR code"),
+    "number": _l("Typed the number and date of birth"),
+    "pdf": _l("Uploaded the PDF"),
 }
 
 
@@ -291,14 +292,14 @@ def verification_history(application: Application) -> list[HistoryEntry]:
     Only the progress page calls this, after checking the viewer owns the
     application.
     """
-    statuses = words("en")["statuses"]
+    statuses = words(current_language())["statuses"]
     rows = service.verification_history(
         db.session, runtime().verifier.history, [c.id for c in application.certificates]
     )
     return [
         HistoryEntry(
             certificate_id=row.certificate_id,
-            when=row.verified_at.strftime("%Y-%m-%d %H:%M UTC"),
+            when=when(row.verified_at),
             how=HOW_WORDS.get(row.method, row.method),
             result=statuses.get(row.result, row.result),
             organisation=row.organisation,

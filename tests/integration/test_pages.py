@@ -291,7 +291,11 @@ def test_file_by_form_then_progress_until_complete(app: Flask, client: FlaskClie
     page = client.get(progress)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert '<meta http-equiv="refresh" content="3">' in html
+    # polled by script in an aria-live page, never reloaded
+    assert 'id="progress-live" data-poll="on"' in html
+    assert "progress.js" in html
+    assert 'aria-live="polite"' in html
+    assert 'http-equiv="refresh"' not in html
     assert "Waiting to be sent" in html
     for country in ("Kenya", "Thailand", "Nigeria"):
         assert country in html
@@ -299,7 +303,7 @@ def test_file_by_form_then_progress_until_complete(app: Flask, client: FlaskClie
 
     drain(app)
     html = client.get(progress).get_data(as_text=True)
-    assert 'http-equiv="refresh"' not in html
+    assert 'data-poll="off"' in html
     assert "Complete" in html
     assert "Answered: no criminal record" in html
     assert "Certificate number" in html

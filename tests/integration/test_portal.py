@@ -405,7 +405,7 @@ def test_question_reply_and_paused_deadline(
     assert "Did you live in Nairobi under another surname?" in progress
     assert "waiting for your reply" in progress
     assert "Paused until you reply" in progress
-    assert 'http-equiv="refresh"' not in progress
+    assert 'data-poll="off"' in progress
     with app.app_context():
         question_id = db.session.scalars(select(CheckQuestion.id)).one()
     assert f"/applications/{application_id}/questions/{question_id}/reply" in progress
