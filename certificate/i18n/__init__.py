@@ -90,6 +90,14 @@ def when(moment: datetime | None) -> str:
     return cldr.date_time_utc(moment, current_language()) if moment else ""
 
 
+def date_example() -> str:
+    """A date field's hint: the fields are day, month and year, with an example in words."""
+    from flask_babel import gettext
+
+    example = cldr.long_date(date(1990, 4, 17), current_language())
+    return str(gettext("Day, month and year, e.g. %(example)s.", example=example))
+
+
 def init_app(app: Flask) -> None:
     """Languages for every page, e-mail, PDF and JSON error of ``app``."""
     babel = Babel()
@@ -104,6 +112,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(country_name, "country_name")
     app.add_template_global(day, "day")
     app.add_template_global(when, "when")
+    app.add_template_global(date_example, "date_example")
     app.add_template_global(
         lambda status: words.word(words.CHECK_STATUSES, status), "check_status_word"
     )

@@ -52,6 +52,9 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.doctemplate import LayoutError
 
+from certificate.i18n import cldr
+from certificate.i18n.words import DOCUMENT_TYPES
+from certificate.i18n.words import word as enum_word
 from certificate.issuance.document import CertificateDocument, CountryLine, UncoveredLine
 from certificate.issuance.i18n import (
     RTL_LANGUAGES,
@@ -466,6 +469,10 @@ class _Builder:
         """Keep a left-to-right token (date, URL, code) whole in RTL text."""
         return f"{LRI}{value}{PDI}" if self.rtl else value
 
+    def dated(self, day: date) -> str:
+        """A date as the language writes it, then the ISO date: ``17 avril 1990 (1990-04-17)``."""
+        return f"{cldr.long_date(day, self.doc.language)} ({self.ltr(_iso(day))})"
+
     def period(self, start: str, end: str | None) -> str:
         """A residence period, ``from - to`` (Arabic: in words, read right to left)."""
         if end is None:
@@ -539,8 +546,8 @@ class _Builder:
         block = [
             self.label(t["certificate_number"], end),
             self.value(doc.certificate_id, number),
-            self.label(f"{t['issued_on']}{t['colon']}{self.ltr(_iso(doc.issued_on))}", end),
-            self.label(f"{t['expires_on']}{t['colon']}{self.ltr(_iso(doc.expires_on))}", end),
+            self.label(f"{t['issued_on']}{t['colon']}{self.dated(doc.issued_on)}", end),
+            self.label(f"{t['expires_on']}{t['colon']}{self.dated(doc.expires_on)}", end),
         ]
         right_width = 62 * mm
         table = Table(
@@ -562,16 +569,20 @@ class _Builder:
 
     def holder_rows(self) -> list[tuple[str, str, bool]]:
         doc, t = self.doc, self.t
-        document = f"{doc.document_type} {doc.document_number}"
+        lang = doc.language
+        document = (
+            f"{enum_word(DOCUMENT_TYPES, doc.document_type, lang)} {self.ltr(doc.document_number)}"
+        )
         if doc.document_issuing_country:
-            document += f" ({doc.document_issuing_country})"
+            document += f" ({cldr.country_name(doc.document_issuing_country, lang)})"
+        nationalities = [cldr.country_name(code, lang) for code in doc.nationalities]
         return [
             (t["family_name"], doc.family_name, True),
             (t["given_names"], doc.given_names, True),
             (t["other_names"], ", ".join(doc.other_names) or "—", False),
-            (t["date_of_birth"], _iso(doc.date_of_birth), True),
+            (t["date_of_birth"], self.dated(doc.date_of_birth), True),
             (t["place_of_birth"], doc.place_of_birth or "—", False),
-            (t["nationalities"], ", ".join(doc.nationalities) or "—", False),
+            (t["nationalities"], ("، " if self.rtl else ", ").join(nationalities) or "—", False),
             (t["identity_document"], document, False),
             (t["purpose"], doc.purpose or "—", False),
         ]

@@ -12,6 +12,7 @@ from certificate.audit import record_event
 from certificate.checks.service import all_final
 from certificate.db import DbSession
 from certificate.events import announce
+from certificate.i18n import cldr
 from certificate.issuance.claims import build_claims, check_outcome, new_certificate_id
 from certificate.issuance.coverage import UncoveredPeriod, coverage_gaps, gap_months
 from certificate.issuance.document import (
@@ -278,7 +279,10 @@ def build_document(
         given_names=application.given_names,
         other_names=tuple(application.other_names),
         date_of_birth=application.identity().date_of_birth,
-        place_of_birth=f"{application.birth_city}, {country_name(application.birth_country)}",
+        place_of_birth=(
+            f"{application.birth_city}, "
+            f"{cldr.country_name(application.birth_country, application.language)}"
+        ),
         nationalities=tuple(application.nationalities),
         document_type=application.document_type,
         document_number=application.identity().document_number,
