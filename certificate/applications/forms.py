@@ -31,7 +31,7 @@ from wtforms.fields.core import Field
 from wtforms.widgets import DateInput, MonthInput
 
 from certificate.applications.schemas import DOCUMENT_TYPES, LANGUAGES
-from certificate.i18n import current_language, language
+from certificate.i18n import N_, current_language, language
 from certificate.i18n.cldr import country_names
 from certificate.i18n.words import DOCUMENT_TYPES as DOCUMENT_WORDS
 from certificate.i18n.words import word
@@ -282,29 +282,34 @@ class Problem:
 
 
 _FRIENDLY = (
-    (re.compile(r"^List should have at least 1 item"), "at least one is needed"),
-    (re.compile(r"^List should have at most (\d+) items?"), r"at most \1 are accepted"),
-    (re.compile(r"^Input should be a valid date"), "must be a real date (day, month and year)"),
-    (re.compile(r"^String should match pattern"), "contains characters that are not accepted"),
-    (re.compile(r"^Input should be '"), "is not one of the choices offered"),
+    (re.compile(r"^List should have at least 1 item"), N_("at least one is needed")),
+    (re.compile(r"^List should have at most (\d+) items?"), N_("at most %(n)s are accepted")),
+    (
+        re.compile(r"^Input should be a valid date"),
+        N_("must be a real date (day, month and year)"),
+    ),
+    (re.compile(r"^String should match pattern"), N_("contains characters that are not accepted")),
+    (re.compile(r"^Input should be '"), N_("is not one of the choices offered")),
     (
         re.compile(r"^String should have at most (\d+) characters?"),
-        r"must be at most \1 characters",
+        N_("must be at most %(n)s characters"),
     ),
     (
         re.compile(r"^String should have at least (\d+) characters?"),
-        r"must be at least \1 characters",
+        N_("must be at least %(n)s characters"),
     ),
 )
 
 
 def humanise(message: str) -> str:
-    """pydantic's generic messages in plain words; the model's own messages are kept."""
+    """pydantic's generic messages in plain words, and the model's own, in the page's language."""
     for pattern, replacement in _FRIENDLY:
         match = pattern.match(message)
         if match:
-            return match.expand(replacement)
-    return message
+            return (
+                gettext(replacement, n=match.group(1)) if match.groups() else gettext(replacement)
+            )
+    return gettext(message)
 
 
 def _text(field: Field) -> str:

@@ -118,7 +118,9 @@ def check(axe: Axe, page: Page, name: str, code: str) -> list[str]:
     return problems
 
 
-def test_every_page_in_every_language_passes_axe_and_errors_take_the_focus(people: People, axe: Axe) -> None:
+def test_every_page_in_every_language_passes_axe_and_errors_take_the_focus(
+    people: People, axe: Axe
+) -> None:
     PAGES_DIR.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     for code in LANGUAGES:
