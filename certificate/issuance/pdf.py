@@ -893,6 +893,8 @@ def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
         "author": "International Police Certificate service",
         "creator": "International Police Certificate service",
         "lang": doc.language,
+        # a PDF reader's window shows the certificate's title, not the file name
+        "displayDocTitle": True,
     }
 
 
