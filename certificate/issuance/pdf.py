@@ -570,11 +570,12 @@ class _Builder:
     def holder_rows(self) -> list[tuple[str, str, bool]]:
         doc, t = self.doc, self.t
         lang = doc.language
-        document = (
-            f"{enum_word(DOCUMENT_TYPES, doc.document_type, lang)} {self.ltr(doc.document_number)}"
-        )
+        document = f"{enum_word(DOCUMENT_TYPES, doc.document_type, lang)} {doc.document_number}"
         if doc.document_issuing_country:
-            document += f" ({cldr.country_name(doc.document_issuing_country, lang)})"
+            # Arabic keeps the ISO code: an Arabic name beside a number that starts with
+            # digits would reorder the number (the bidi algorithm here has no isolates)
+            issuer = doc.document_issuing_country
+            document += f" ({issuer if self.rtl else cldr.country_name(issuer, lang)})"
         nationalities = [cldr.country_name(code, lang) for code in doc.nationalities]
         return [
             (t["family_name"], doc.family_name, True),
