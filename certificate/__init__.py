@@ -45,10 +45,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from certificate.runtime import build_runtime
 
     build_runtime(app)
-    from certificate import identity, notifications
+    from certificate import identity, notifications, organisations
 
     identity.init_app(app)
     notifications.init_app(app)
+    organisations.init_app(app)
     _register_blueprints(app)
     register_error_handlers(app)
     _security_headers(app)

@@ -87,8 +87,11 @@ DEMO_PORTAL_COUNTRY = "IS"
     show_default=True,
 )
 @click.option("--country", default=None, help="ISO code; agency officers only.")
+@click.option(
+    "--organisation", default=None, help="An organisation's id; employers and ID checkers only."
+)
 def create_user_command(
-    email: str, password: str, name: str, role: str, country: str | None
+    email: str, password: str, name: str, role: str, country: str | None, organisation: str | None
 ) -> None:
     """Create an account and print its id."""
     try:
@@ -100,6 +103,7 @@ def create_user_command(
             role=role,
             country=country.upper() if country else None,
             email_verified=True,  # accounts an operator creates need no e-mail check
+            organisation_id=organisation,
         )
     except AccountError as exc:
         raise click.BadParameter(str(exc), param_hint=f"--{exc.field}") from exc

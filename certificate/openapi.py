@@ -14,6 +14,8 @@ from certificate.agency.schemas import AgencyAnswerOut, AgencyQueryList
 from certificate.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
 from certificate.auth.schemas import AccountIn, AccountOut, TokenIn, TokenOut
 from certificate.caching import shareable
+from certificate.identity.schemas import IdentityCheckIn, IdentityCheckOut
+from certificate.organisations.schemas import ApiKeyIn, ApiKeyOut
 from certificate.verify.schemas import (
     JsonWebKeySet,
     NumberVerification,
@@ -39,6 +41,10 @@ _MODELS: list[type[BaseModel]] = [
     AnswerIn,
     AgencyQueryList,
     AgencyAnswerOut,
+    IdentityCheckIn,
+    IdentityCheckOut,
+    ApiKeyIn,
+    ApiKeyOut,
 ]
 
 _ERROR = {
@@ -68,6 +74,10 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     return {str(s): _json(_ref("Error"), "Error") for s in statuses}
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 _AGENCY: list[dict[str, list[str]]] = [{"agencyAssertion": []}]
@@ -234,6 +244,43 @@ def _paths() -> dict[str, Any]:
                     "200": _json(_ref("AgencyQueryList"), "Open queries"),
                     **_errors(400, 401),
                 },
+            }
+        },
+        "/api/v1/identity-checks": {
+            "post": {
+                "summary": "An ID checker confirms or refuses an identity in person",
+                "security": _BEARER,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("IdentityCheckIn")}},
+                },
+                "responses": {
+                    "200": _json(_ref("IdentityCheckOut"), "Decision recorded"),
+                    **_errors(400, 401, 403, 404, 409, 415),
+                },
+            }
+        },
+        "/api/v1/organisations/{organisation_id}/api-keys": {
+            "post": {
+                "summary": "A new API key of the caller's organisation (shown once)",
+                "security": _BEARER,
+                "parameters": [_path_id("organisation_id")],
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("ApiKeyIn")}},
+                },
+                "responses": {
+                    "201": _json(_ref("ApiKeyOut"), "Created"),
+                    **_errors(400, 401, 403, 404, 415),
+                },
+            }
+        },
+        "/api/v1/organisations/{organisation_id}/api-keys/{key_id}": {
+            "delete": {
+                "summary": "Revoke one of the organisation's API keys, at once",
+                "security": _BEARER,
+                "parameters": [_path_id("organisation_id"), _path_id("key_id")],
+                "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
             }
         },
         "/api/v1/agency/queries/{query_id}/answer": {

@@ -41,7 +41,7 @@ def _owned(user: User, application_id: str) -> Application:
 
 def email_may_proceed(user: User) -> bool:
     """Whether the account's e-mail address lets its applications reach an agency."""
-    return proofing_mode() == identity.SANDBOX or user.email_verified_at is not None
+    return identity.email_ok(user, proofing_mode())
 
 
 def file_and_dispatch(

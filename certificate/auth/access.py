@@ -44,3 +44,7 @@ officer_required = role_required(
     Role.AGENCY_OFFICER, "The portal is for the officers of national agencies."
 )
 admin_required = role_required(Role.ADMIN, "These pages are for the service's administrators.")
+id_checker_required = role_required(
+    Role.ID_CHECKER, "This desk is for the ID checkers of registered organisations."
+)
+employer_required = role_required(Role.EMPLOYER, "These pages are for registered employers.")

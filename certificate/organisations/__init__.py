@@ -1,0 +1,16 @@
+"""Organisations (employers): members, API keys, requests to candidates, webhooks."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The organisations' API, pages and operator commands."""
+    from certificate.extensions import csrf
+    from certificate.organisations.api import bp as api
+    from certificate.organisations.cli import organisations
+
+    csrf.exempt(api)  # bearer tokens and API keys: no cookie to forge
+    app.register_blueprint(api)
+    app.cli.add_command(organisations)
