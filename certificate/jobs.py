@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Protocol
@@ -24,16 +23,11 @@ from certificate.applications.models import Application
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.issuance.service import (
-    issue_if_ready,
-    settle_document,
-    settle_pending_documents,
-)
+from certificate.issuance.service import issue_if_ready, settle_document
 from certificate.notifications import outbox
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
-from certificate.retention import purge_due
+from certificate.periodic import run_periodic_tasks
 from certificate.runtime import runtime
-from certificate.verify.service import chain_verifications
 from certificate.warmup import prepare
 from country_adapters.base import AdapterError, Answer, Pending
 
@@ -138,49 +132,17 @@ def issue_for(application_id: str) -> None:
         CERTIFICATES_ISSUED.inc()
 
 
-_last_purge = 0.0
-
-
-def purge() -> list[str]:
-    """Purge the personal data that has outlived its purpose (see certificate/retention.py)."""
-    config = current_app.config
-    purged = purge_due(
-        db.session,
-        runtime().files,
-        now=utcnow(),
-        after_expiry=timedelta(days=int(config["RETENTION_DAYS_AFTER_EXPIRY"])),
-        after_withdrawal=timedelta(days=int(config["RETENTION_DAYS_AFTER_WITHDRAWAL"])),
-    )
-    db.session.commit()
-    return purged
-
-
 def sweep() -> list[str]:
-    """Expire overdue checks, issue what is owed, chain verifications into the audit log,
+    """Run the features' periodic tasks, expire overdue checks, issue what is owed,
     and return the ids of due checks."""
-    global _last_purge
+    run_periodic_tasks()
     now = utcnow()
-    try:  # this process's buffered verification history first, so that it is chained now
-        runtime().verifier.history.flush()
-    except OperationalError:
-        log.warning("sweeper: verification history not written yet, will retry")
-    while chain_verifications(db.session):
-        db.session.commit()
-    settle_pending_documents(
-        db.session, runtime().files, float(current_app.config["ORPHAN_DOCUMENT_SECONDS"])
-    )
-    db.session.rollback()
-    if time.monotonic() - _last_purge >= float(current_app.config["PURGE_INTERVAL_SECONDS"]):
-        _last_purge = time.monotonic()
-        purge()
     touched = checks.expire_overdue(db.session, now)
     db.session.commit()
     for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):
         issue_for(application_id)
     due = checks.due_check_ids(db.session, utcnow())
     db.session.rollback()
-    if current_app.config["JOBS_ENABLED"]:  # else (tests, commands) messages wait for a sender
-        outbox().dispatch_due()
     return due
 
 

@@ -13,11 +13,19 @@ from certificate.identity import service as identity
 from certificate.identity.desk import record_check
 from certificate.identity.schemas import IdentityCheckIn, IdentityCheckOut
 from certificate.identity.verifiers import DocumentSeen, EvidenceMismatch
+from certificate.openapi import BEARER, operation
 
 bp = Blueprint("identity_api", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/identity-checks")
+@operation(
+    "An ID checker confirms or refuses an identity in person",
+    body=IdentityCheckIn,
+    responses={200: IdentityCheckOut},
+    errors=(400, 401, 403, 404, 409, 415),
+    security=BEARER,
+)
 @require_bearer(Role.ID_CHECKER)
 def identity_check() -> ResponseReturnValue:
     """Record what the checker saw; 409 when a document contradicts the application."""

@@ -7,10 +7,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The organisations' API, pages and operator commands."""
-    from certificate.extensions import csrf
     from certificate.organisations.api import bp as api
     from certificate.organisations.cli import organisations
+    from certificate.web import register_api
 
-    csrf.exempt(api)  # bearer tokens and API keys: no cookie to forge
-    app.register_blueprint(api)
+    register_api(app, api)  # bearer tokens and API keys: no cookie to forge
     app.cli.add_command(organisations)

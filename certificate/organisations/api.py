@@ -10,6 +10,7 @@ from certificate.auth.bearer import api_user, require_bearer
 from certificate.auth.models import Role
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
+from certificate.openapi import BEARER, operation
 from certificate.organisations import service
 from certificate.organisations.models import Organisation
 from certificate.organisations.schemas import ApiKeyIn, ApiKeyOut
@@ -27,6 +28,13 @@ def _own_organisation(organisation_id: str) -> Organisation:
 
 
 @bp.post("/organisations/<organisation_id>/api-keys")
+@operation(
+    "A new API key of the caller's organisation (shown once)",
+    body=ApiKeyIn,
+    responses={201: ApiKeyOut},
+    errors=(400, 401, 403, 404, 415),
+    security=BEARER,
+)
 @require_bearer(Role.EMPLOYER)
 def create_api_key(organisation_id: str) -> ResponseReturnValue:
     """A new API key for the caller's organisation, shown once."""
@@ -40,6 +48,12 @@ def create_api_key(organisation_id: str) -> ResponseReturnValue:
 
 
 @bp.delete("/organisations/<organisation_id>/api-keys/<key_id>")
+@operation(
+    "Revoke one of the organisation's API keys, at once",
+    responses={204: "Revoked"},
+    errors=(401, 403, 404),
+    security=BEARER,
+)
 @require_bearer(Role.EMPLOYER)
 def revoke_api_key(organisation_id: str, key_id: str) -> ResponseReturnValue:
     """Revoke one of the organisation's keys, effective at once."""
