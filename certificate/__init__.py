@@ -28,6 +28,7 @@ FEATURES: tuple[str, ...] = (
     "certificate.applications",
     "certificate.checks",
     "certificate.agency",
+    "certificate.adapters",  # after agency: it checks the countries every source serves
     "certificate.issuance",
     "certificate.signing",
     "certificate.verify",

@@ -72,7 +72,7 @@ def run_check(check_id: str) -> None:
     if check is None:
         db.session.rollback()
         return
-    adapter = rt.adapter_for(db.session, check.country, now)
+    adapter = rt.registry.get(check.country)
     query = checks.build_query(check) if adapter is not None else None
     was_sent = check.status == CheckStatus.SENT.value
     db.session.commit()

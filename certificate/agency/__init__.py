@@ -6,7 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the officer portal, the agency API, ``flask agencies`` and the portal's link."""
+    """Register the officer portal, the agency API, ``flask agencies``, the portal's link,
+    and the database agencies as a source of the adapter registry."""
+    from certificate.agency.adapters import add_agency_source
     from certificate.agency.api import bp as api
     from certificate.agency.cli import agencies
     from certificate.agency.routes import bp as pages
@@ -17,4 +19,5 @@ def init_app(app: Flask) -> None:
     register_api(app, api)
     register_pages(app, pages)
     app.cli.add_command(agencies)
+    add_agency_source(app)
     add_nav_entry(app, NavEntry("portal.index", N_("Open queries"), "agency-officer", 30))

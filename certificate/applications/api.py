@@ -70,7 +70,7 @@ def file_and_dispatch(
             db.session,
             user,
             data,
-            adapters=lambda country: rt.adapter_for(db.session, country, now),
+            adapters=rt.registry.get,
             default_deadline=rt.default_deadline,
             now=now,
             idempotency_key=idempotency_key,
