@@ -29,6 +29,14 @@ def provide(settings):
 """
 
 
+def add_portal_agency(runner: FlaskCliRunner, country: str, name: str) -> str:
+    """Register a portal agency with the operator command; its id."""
+    command = ["agencies", "add", "--country", country, "--name", name, "--mode", "portal"]
+    added = runner.invoke(args=command)
+    assert added.exit_code == 0, added.output
+    return str(added.output.strip().splitlines()[-1])
+
+
 def test_a_provider_receives_only_its_own_namespace(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -73,19 +81,7 @@ def test_a_required_country_must_be_a_country(
 
 
 def test_adapters_list_shows_packages_and_agencies(runner: FlaskCliRunner) -> None:
-    added = runner.invoke(
-        args=[
-            "agencies",
-            "add",
-            "--country",
-            "IS",
-            "--name",
-            "Records of Iceland",
-            "--mode",
-            "portal",
-        ]
-    )
-    assert added.exit_code == 0, added.output
+    add_portal_agency(runner, "IS", "Records of Iceland")
     listed = runner.invoke(args=["adapters", "list"])
     assert listed.exit_code == 0, listed.output
     lines = {line.split()[0]: line for line in listed.output.splitlines()}
@@ -98,10 +94,7 @@ def test_adapters_list_shows_packages_and_agencies(runner: FlaskCliRunner) -> No
 def test_an_agency_takes_precedence_over_a_package_until_disabled(
     app: Flask, runner: FlaskCliRunner
 ) -> None:
-    added = runner.invoke(
-        args=["agencies", "add", "--country", "KE", "--name", "Kenya Police", "--mode", "portal"]
-    )
-    agency_id = added.output.strip().splitlines()[-1]
+    agency_id = add_portal_agency(runner, "KE", "Kenya Police")
     with app.app_context():
         registry = app.extensions["ipc"].registry
         assert registry.get("KE").authority == "Kenya Police"
@@ -114,18 +107,7 @@ def test_an_agency_takes_precedence_over_a_package_until_disabled(
 def test_the_filing_form_marks_a_portal_agency_participating(
     client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
-    runner.invoke(
-        args=[
-            "agencies",
-            "add",
-            "--country",
-            "IS",
-            "--name",
-            "Records of Iceland",
-            "--mode",
-            "portal",
-        ]
-    )
+    add_portal_agency(runner, "IS", "Records of Iceland")
     signup(client)
     html = client.get("/applications/new").get_data(as_text=True)
     assert '<option value="IS">Iceland — participating</option>' in html
