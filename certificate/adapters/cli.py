@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
 from certificate.adapters.coverage import unserved, unserved_message
+from certificate.adapters.skeleton import write_skeleton
 from certificate.runtime import runtime
+from country_adapters.countries import is_country_code
 
 adapters = AppGroup("adapters", help="Country adapters: installed packages and agencies.")
 
@@ -24,3 +28,26 @@ def list_adapters_command() -> None:
     missing = unserved(registry, current_app.config["REQUIRED_COUNTRIES"])
     if missing:
         raise click.ClickException(unserved_message(missing))
+
+
+@adapters.command("new")
+@click.argument("country")
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The folder to create the package in.",
+)
+def new_adapter_command(country: str, into: Path) -> None:
+    """Write the skeleton of an adapter package for COUNTRY that passes its own tests."""
+    code = country.strip().upper()
+    if not is_country_code(code):
+        raise click.BadParameter(
+            f"{country!r} is not an ISO 3166-1 alpha-2 code", param_hint="COUNTRY"
+        )
+    try:
+        root = write_skeleton(code, into)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {root}: run `python -m pytest` there, then adapt adapter.py to the registry")
