@@ -20,12 +20,12 @@ from certificate.admin import approvals
 from certificate.admin.forms import ApproveForm, RejectForm
 from certificate.admin.models import ActionKind, PendingAction
 from certificate.agency.forms import OUTCOME_SHORT
-from certificate.applications.routes import when
 from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks.models import Check
 from certificate.db import db, utcnow
 from certificate.runtime import runtime
+from certificate.web.dates import when
 from country_adapters.countries import country_name
 
 bp = Blueprint("admin_approvals", __name__, url_prefix="/admin/approvals")

@@ -16,8 +16,6 @@ from flask_login import current_user
 
 from certificate.agency import service
 from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
-from certificate.applications.forms import Problem
-from certificate.applications.routes import when
 from certificate.auth.access import officer_required
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
@@ -25,6 +23,8 @@ from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
 from certificate.issuance.i18n import category_words
 from certificate.runtime import runtime
+from certificate.web.dates import when
+from certificate.web.problems import Problem
 from country_adapters.countries import country_name
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -20,7 +19,7 @@ from certificate.applications.api import (
     email_may_proceed,
     file_and_dispatch,
 )
-from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm, Problem
+from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.applications.schemas import ApplicationIn
 from certificate.auth.access import applicant_required
@@ -28,6 +27,8 @@ from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError, validation_fields
+from certificate.web.dates import day, when
+from certificate.web.problems import Problem
 from country_adapters.countries import country_name
 
 bp = Blueprint("applications", __name__)
@@ -97,16 +98,6 @@ def _owned_or_404(application_id: str) -> Application:
         return service.get_owned(db.session, _user(), application_id)
     except service.ApplicationNotFound:
         abort(404, "There is no such application in your account.")
-
-
-def when(moment: datetime | None) -> str:
-    """A moment as people read it, in UTC: ``17 Apr 2026, 14:03 UTC``."""
-    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
-
-
-def day(moment: datetime | None) -> str:
-    """A date as people read it: ``17 Apr 2026``."""
-    return moment.strftime("%d %b %Y") if moment else ""
 
 
 @dataclass(frozen=True)

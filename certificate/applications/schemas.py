@@ -7,14 +7,12 @@ shape), so an error names the same field path on the page and in the API.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
@@ -24,6 +22,7 @@ from pydantic import (
 
 from certificate.db import utcnow
 from certificate.i18n import codes
+from certificate.web.schemas import FieldError, IsoDate, Strict
 from country_adapters.countries import is_country_code
 
 LANGUAGES = codes()
@@ -55,29 +54,6 @@ def _month(value: str) -> str:
 
 
 Month = Annotated[str, AfterValidator(_month)]
-
-
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _iso_date_text(value: object) -> object:
-    # pydantic's lax date parsing also takes timestamps and datetimes at midnight
-    # ("1990-04-17T00:00:00"); a date of birth is a calendar date and nothing else.
-    if isinstance(value, datetime) or not isinstance(value, str | date):
-        raise ValueError("must be a date written YYYY-MM-DD")
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("must be a date written YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-"""A date given as ``YYYY-MM-DD`` text (no timestamps, no datetimes)."""
-
-
-class Strict(BaseModel):
-    """Unknown fields are refused, so a client cannot set what it does not own."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class PlaceOfBirth(Strict):
@@ -161,14 +137,6 @@ class ResidenceIn(Strict):
             if self.end < self.start:
                 raise _field_error("to", "is before the period starts")
         return self
-
-
-class FieldError(ValueError):
-    """A model-level check that belongs to one field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _field_error(field: str, message: str) -> FieldError:

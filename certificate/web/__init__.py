@@ -1,4 +1,6 @@
-"""What every view shares: blueprint registration, navigation, error answers, headers.
+"""What every view shares: blueprint registration, navigation, error answers, headers,
+request-schema bases (:mod:`.schemas`), problems beside fields (:mod:`.problems`) and
+dates as pages show them (:mod:`.dates`, also template globals).
 
 Features register their blueprints through :func:`register_pages` and
 :func:`register_api` in their ``init_app``.
@@ -33,12 +35,14 @@ def init_app(app: Flask) -> None:
     from certificate.observability import bp as observability
     from certificate.openapi import bp as openapi
     from certificate.web import navigation
+    from certificate.web.dates import day, when
 
     register_error_handlers(app)
     _security_headers(app)
     caching.init_app(app)
     input_guard.init_app(app)
     navigation.init_app(app)
+    app.jinja_env.globals.update(when=when, day=day)
     register_pages(app, health, observability)
     register_api(app, openapi)
 
