@@ -41,11 +41,12 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## lint: ruff (lint and format check) and mypy
+## lint: ruff (lint and format check), mypy, and the layers (import-linter, pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## format: apply ruff's formatting and safe fixes
 format: $(STAMP)

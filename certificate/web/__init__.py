@@ -27,12 +27,11 @@ def register_api(app: Flask, *blueprints: Blueprint) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """The shared web layer: error answers, security headers, navigation, health,
-    metrics and the OpenAPI document."""
+    """The shared web layer: error answers, security headers, input guards,
+    navigation, health and the OpenAPI document."""
     from certificate import caching, input_guard
     from certificate.errors import register_error_handlers
     from certificate.health import bp as health
-    from certificate.observability import bp as observability
     from certificate.openapi import bp as openapi
     from certificate.web import navigation
     from certificate.web.dates import day, when
@@ -43,7 +42,7 @@ def init_app(app: Flask) -> None:
     input_guard.init_app(app)
     navigation.init_app(app)
     app.jinja_env.globals.update(when=when, day=day)
-    register_pages(app, health, observability)
+    register_pages(app, health)
     register_api(app, openapi)
 
 
