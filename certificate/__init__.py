@@ -13,6 +13,7 @@ from certificate.config import load_config
 from certificate.db import configure_sqlite, db
 from certificate.extensions import csrf, limiter, login_manager, migrate
 from certificate.observability import configure_logging
+from certificate.resources import migrations_folder, templates_folder
 
 # Every feature is a package (or module) with ``init_app(app)`` that registers
 # its blueprints, CLI commands, periodic tasks, navigation links and API
@@ -46,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=os.path.abspath(instance_path) if instance_path else None,
         instance_relative_config=True,
-        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+        template_folder=templates_folder(),
     )
     load_config(app, test_config)
     configure_logging(app)
@@ -55,8 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
-    migrations = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
-    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    migrate.init_app(app, db, directory=migrations_folder(), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     rate_limits.configure(app)
