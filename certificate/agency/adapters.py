@@ -25,7 +25,7 @@ from certificate.signing import jws
 from certificate.signing.keys import KeyStore, active_key
 from country_adapters.base import CountryAdapter
 from country_adapters.http_push import PushAdapter
-from country_adapters.portal import InboxAdapter
+from country_adapters.inbox import InboxAdapter
 from country_adapters.registry import Coverage
 
 AGENCY_PRECEDENCE = 10
