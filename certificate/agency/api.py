@@ -17,7 +17,7 @@ from certificate.agency.models import Agency
 from certificate.agency.schemas import AgencyAnswerOut, AgencyQueryList
 from certificate.api_common import json_body, parse
 from certificate.audit import record_event
-from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer, record_answer
+from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.i18n import N_
@@ -124,13 +124,18 @@ def answer_query(check_id: str) -> ResponseReturnValue:
     except service.QueryWithdrawn as exc:
         raise _withdrawn() from exc
     try:
-        changed = record_answer(
-            db.session, check, data.to_answer(), now=utcnow(), actor=f"agency:{agency.id}"
+        changed = service.answer_query(
+            db.session,
+            check,
+            data.to_answer(),
+            now=utcnow(),
+            actor=f"agency:{agency.id}",
+            channel="api",
         )
     except ApplicationWithdrawn as exc:
         db.session.rollback()
         raise _withdrawn() from exc
-    except ConflictingAnswer as exc:
+    except (ConflictingAnswer, service.QueryClosed) as exc:
         db.session.commit()
         raise ApiError(
             409,

@@ -13,6 +13,7 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.exceptions import Conflict
 
 from certificate.agency import service
 from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
@@ -25,6 +26,7 @@ from certificate.issuance.i18n import category_words
 from certificate.runtime import runtime
 from certificate.web.dates import when
 from certificate.web.problems import Problem
+from certificate.web.transaction import after_commit, transactional
 from country_adapters.countries import country_name
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -34,6 +36,10 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 def _category_words(code: str) -> str:
     """A record category code in words on the operators' pages (English)."""
     return category_words("en", code)
+
+
+FINAL = "This query is already final; a different answer cannot replace it."
+WITHDRAWN = "The applicant withdrew this application; its query is closed."
 
 
 def _officer() -> User:
@@ -105,6 +111,13 @@ def query(check_id: str) -> ResponseReturnValue:
 
 @bp.post("/queries/<check_id>/answer")
 @officer_required
+@transactional(
+    {
+        ConflictingAnswer: lambda _: Conflict(FINAL),
+        service.QueryClosed: lambda _: Conflict(FINAL),
+        ApplicationWithdrawn: lambda _: Conflict(WITHDRAWN),
+    }
+)
 def answer(check_id: str) -> ResponseReturnValue:
     """Answer a query in two steps: check what will be sent, then confirm (final)."""
     check = _query_or_404(check_id)
@@ -126,26 +139,19 @@ def answer(check_id: str) -> ResponseReturnValue:
             outcome_words=OUTCOME_SHORT,
             country_name=country_name(check.country),
         )
-    try:
-        changed = service.answer_query(
-            db.session, check, data.to_answer(), now=utcnow(), actor=_actor()
-        )
-    except (ConflictingAnswer, service.QueryClosed):
-        db.session.rollback()
-        abort(409, "This query is already final; a different answer cannot replace it.")
-    except ApplicationWithdrawn:
-        db.session.rollback()
-        abort(409, "The applicant withdrew this application; its query is closed.")
-    application_id = check.application_id
-    db.session.commit()
+    changed = service.answer_query(
+        db.session, check, data.to_answer(), now=utcnow(), actor=_actor()
+    )
     if changed:
-        runtime().jobs.submit_issuance(application_id)
+        application_id = check.application_id
+        after_commit(lambda: runtime().jobs.submit_issuance(application_id))
     flash("Your answer is recorded and final. Thank you.", "success")
     return redirect(url_for("portal.index"), 303)
 
 
 @bp.post("/queries/<check_id>/question")
 @officer_required
+@transactional({service.QueryClosed: lambda _: Conflict("This query is no longer open.")})
 def ask(check_id: str) -> ResponseReturnValue:
     """Ask the applicant for more information; the query's deadline pauses until the reply."""
     check = _query_or_404(check_id)
@@ -163,10 +169,6 @@ def ask(check_id: str) -> ResponseReturnValue:
             "an earlier question still waits for the applicant's reply",
         ]
         return _query_page(check, AnswerForm(formdata=None), form), 409
-    except service.QueryClosed:
-        db.session.rollback()
-        abort(409, "This query is no longer open.")
-    db.session.commit()
     flash("Your question was sent to the applicant. The deadline is paused.", "success")
     return redirect(url_for("portal.query", check_id=check.id), 303)
 
