@@ -102,7 +102,13 @@ def verify_offline_command(
     QR content) itself. Exits 0 when valid, 1 otherwise. Revocation is not
     checked offline, and the output says so.
     """
-    from certificate.verify.offline import JwksError, load_jwks, load_trust_roots, verify_offline
+    from certificate.verify.offline import (
+        JwksError,
+        load_jwks,
+        load_trust_roots,
+        report_lines,
+        verify_offline,
+    )
 
     subject: str | bytes = certificate
     try:
@@ -120,17 +126,6 @@ def verify_offline_command(
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
-        claims = result.claims or {}
-        click.echo(f"status: {result.status}")
-        click.echo(f"reason: {result.reason}")
-        if claims:
-            holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
-            click.echo(f"certificate: {claims.get('jti')}")
-            click.echo(f"holder: {holder}")
-            click.echo(f"date of birth: {claims.get('dob')}")
-            if claims.get("spc"):
-                click.echo("specimen: yes (no legal value)")
-        if result.pdf_signature is not None:
-            click.echo(f"PDF signature: {result.pdf_signature}")
-        click.echo(f"not checked: {result.notice}")
-    raise SystemExit(0 if result.valid else 1)
+        for line in report_lines(result):
+            click.echo(line)
+    click.get_current_context().exit(0 if result.valid else 1)
