@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # < 1 shortens every wait between delivery attempts (tests)
     "OUTBOX_RETRY_SCALE": 1.0,
     "WEBHOOK_RETRY_HOURS": 26,
+    # webhooks to private or loopback addresses (tests, demos): never in production
+    "WEBHOOK_ALLOW_PRIVATE": False,
     # personal data is purged this long after the last certificate expires, or a withdrawal
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
     "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,

@@ -216,6 +216,16 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("identity_api.identity_check", "POST"): member_api(),
     ("organisations_api.create_api_key", "POST"): member_api(),
     ("organisations_api.revoke_api_key", "DELETE"): member_api(),
+    ("organisations_api.create_request", "POST"): member_api(),
+    ("organisations_api.list_requests", "GET"): member_api(),
+    ("organisations_api.create_webhook", "POST"): member_api(),
+    # a candidate shares their own application: the empty body is a 400, an unknown request a 404
+    ("organisations_api.share", "POST"): applicant_api(owned=False),
+    ("organisations_api.stop_sharing", "DELETE"): {
+        **applicant_api(owned=False),
+        "applicant": NOT_FOUND,
+        "other_applicant": NOT_FOUND,
+    },
     # applicant pages
     ("applications.dashboard", "GET"): applicant_page(owned=False),
     ("applications.new_application", "GET"): applicant_page(owned=False),
@@ -501,7 +511,7 @@ def _build_world(app: Flask) -> World:
         db.session.commit()
         ids["decided_action"] = action.id
     ids["email_token"] = "not-a-token-the-service-made"
-    ids["organisation"] = ids["api_key"] = "0" * 32
+    ids["organisation"] = ids["api_key"] = ids["candidate_request"] = "0" * 32
 
     callers: dict[str, Caller] = {"anonymous": Caller(app.test_client(), dict)}
     for role, (email, _kind, _country) in people.items():
@@ -550,6 +560,7 @@ DEFAULT_VALUES = {
     "token": "email_token",
     "organisation_id": "organisation",
     "key_id": "api_key",
+    "request_id": "candidate_request",
 }
 
 #: (endpoint, method) -> (path parameters as world ids, body). The bodies are minimal: a
