@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_TIMEOUT_SECONDS": 10.0,
     "PUSH_BREAKER_FAILURES": 5,
     "PUSH_BREAKER_RESET_SECONDS": 30.0,
+    "PUSH_MAX_CONCURRENT": 4,  # calls in flight to one push agency, per process
     "LOG_FORMAT": "text",  # or "json": one JSON object a line, no personal data
     "LOG_LEVEL": "INFO",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
@@ -138,6 +139,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "PUSH_TIMEOUT_SECONDS",
         "PUSH_BREAKER_FAILURES",
         "PUSH_BREAKER_RESET_SECONDS",
+        "PUSH_MAX_CONCURRENT",
         "SESSION_IDLE_SECONDS",
         "SESSION_ABSOLUTE_SECONDS",
         "PURGE_INTERVAL_SECONDS",

@@ -40,6 +40,7 @@ class PushSettings:
     timeout: float
     breaker_failures: int
     breaker_reset_seconds: float
+    max_concurrent: int = 4
 
 
 def agency_adapter(
@@ -70,6 +71,7 @@ def agency_adapter(
         timeout=push.timeout,
         breaker_failures=push.breaker_failures,
         breaker_reset_seconds=push.breaker_reset_seconds,
+        max_concurrent=push.max_concurrent,
     )
 
 
@@ -121,6 +123,7 @@ def push_settings(config: Any) -> PushSettings:
         timeout=float(config["PUSH_TIMEOUT_SECONDS"]),
         breaker_failures=int(config["PUSH_BREAKER_FAILURES"]),
         breaker_reset_seconds=float(config["PUSH_BREAKER_RESET_SECONDS"]),
+        max_concurrent=int(config["PUSH_MAX_CONCURRENT"]),
     )
 
 
