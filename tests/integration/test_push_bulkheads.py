@@ -128,10 +128,12 @@ def test_a_slow_agency_leaves_other_countries_fast_and_still_gets_its_calls(
         return len(pushed) == FILINGS
 
     wait_for("every query at the slow agency", every_query_pushed, timeout=120)
-    answered = service.query(
-        "SELECT count(*) FROM checks WHERE country = 'IS' AND status = 'answered'"
-    )
-    assert answered[0][0] == FILINGS
+
+    def every_answer_stored() -> bool:
+        sql = "SELECT count(*) FROM checks WHERE country = 'IS' AND status = 'answered'"
+        return service.query(sql)[0][0] == FILINGS
+
+    wait_for("every slow answer stored", every_answer_stored, timeout=30)
 
 
 def test_an_agency_trickling_its_headers_is_cut_off_at_the_deadline(
