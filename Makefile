@@ -14,7 +14,7 @@ RUN_ENV := IPC_SANDBOX_COUNTRIES=$${IPC_SANDBOX_COUNTRIES:-KE,TH,NG,GB,FR,ES,IN,
 
 .PHONY: run serve test lint format check fuzz audit bench install clean translations
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -41,11 +41,12 @@ serve: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## lint: ruff (lint and format check) and mypy
+## lint: ruff (lint and format check), mypy, and the layers (import-linter, pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 ## format: apply ruff's formatting and safe fixes
 format: $(STAMP)

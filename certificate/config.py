@@ -10,15 +10,13 @@ from urllib.parse import urlsplit
 from flask import Flask
 from limits import parse as parse_rate_limit
 
-from country_adapters.sandbox import parse_countries
+from country_adapters.countries import parse_countries
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
     # The signed claims' `iss`: short, because the token must fit the QR code.
     "ISSUER": "IPC",
     "DATABASE_URL": None,  # SQLite in the instance folder
-    "SANDBOX_COUNTRIES": "",
-    "SANDBOX_LATENCY_MS": 0,
     "CHECK_DEADLINE_SECONDS": 14 * 24 * 3600,
     "VERIFY_RATE_LIMIT": "120/minute",
     # verification history is written in batches this often (a crash loses at most this much);
@@ -42,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # < 1 shortens every wait between delivery attempts (tests)
     "OUTBOX_RETRY_SCALE": 1.0,
     "WEBHOOK_RETRY_HOURS": 26,
+    # webhooks to private or loopback addresses (tests, demos): never in production
+    "WEBHOOK_ALLOW_PRIVATE": False,
     # personal data is purged this long after the last certificate expires, or a withdrawal
     "RETENTION_DAYS_AFTER_EXPIRY": 365,
     "RETENTION_DAYS_AFTER_WITHDRAWAL": 30,
@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "PUSH_TIMEOUT_SECONDS": 10.0,
     "PUSH_BREAKER_FAILURES": 5,
     "PUSH_BREAKER_RESET_SECONDS": 30.0,
+    "PUSH_MAX_CONCURRENT": 4,  # calls in flight to one push agency, per process
     "LOG_FORMAT": "text",  # or "json": one JSON object a line, no personal data
     "LOG_LEVEL": "INFO",
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
@@ -125,9 +126,9 @@ def validate_config(config: dict[str, Any]) -> None:
     if not (0 < len(issuer) <= MAX_ISSUER_LENGTH) or not issuer.isprintable():
         raise ConfigError(f"IPC_ISSUER must be 1 to {MAX_ISSUER_LENGTH} printable characters")
     try:
-        config["SANDBOX_COUNTRIES"] = ",".join(parse_countries(config["SANDBOX_COUNTRIES"]))
+        config["REQUIRED_COUNTRIES"] = parse_countries(config.get("REQUIRED_COUNTRIES"))
     except ValueError as exc:
-        raise ConfigError(f"IPC_SANDBOX_COUNTRIES: {exc}") from exc
+        raise ConfigError(f"IPC_REQUIRED_COUNTRIES: {exc}") from exc
     for name in (
         "CHECK_DEADLINE_SECONDS",
         "CERTIFICATE_VALIDITY_DAYS",
@@ -138,6 +139,7 @@ def validate_config(config: dict[str, Any]) -> None:
         "PUSH_TIMEOUT_SECONDS",
         "PUSH_BREAKER_FAILURES",
         "PUSH_BREAKER_RESET_SECONDS",
+        "PUSH_MAX_CONCURRENT",
         "SESSION_IDLE_SECONDS",
         "SESSION_ABSOLUTE_SECONDS",
         "PURGE_INTERVAL_SECONDS",
@@ -154,7 +156,6 @@ def validate_config(config: dict[str, Any]) -> None:
     for name in (
         "RETENTION_DAYS_AFTER_EXPIRY",
         "RETENTION_DAYS_AFTER_WITHDRAWAL",
-        "SANDBOX_LATENCY_MS",
         "SWEEP_INTERVAL_SECONDS",
         "VERIFY_HISTORY_SECONDS",
         "RETRY_BASE_SECONDS",
@@ -183,9 +184,3 @@ def validate_config(config: dict[str, Any]) -> None:
             parse_rate_limit(str(config[name]))
         except ValueError as exc:
             raise ConfigError(f"IPC_{name} is not a rate limit like '120/minute'") from exc
-
-
-def adapter_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The read-only view of settings handed to adapter providers."""
-    keys = [k for k in config if k.isupper() and "SECRET" not in k and "PASSWORD" not in k]
-    return {k: config[k] for k in keys}

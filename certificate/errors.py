@@ -12,7 +12,7 @@ from flask_babel import gettext
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from certificate.applications.schemas import FieldError
+from certificate.web.schemas import FieldError
 
 
 class ApiError(Exception):

@@ -8,11 +8,21 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from certificate.db import db
+from certificate.openapi import operation
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
+@operation(
+    "Liveness",
+    responses={
+        200: {
+            "description": "The database answers",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 def healthz() -> ResponseReturnValue:
     """200 when the database answers, 503 otherwise."""
     try:

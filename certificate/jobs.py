@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -24,16 +24,11 @@ from certificate.applications.models import Application
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.issuance.service import (
-    issue_if_ready,
-    settle_document,
-    settle_pending_documents,
-)
+from certificate.issuance.service import issue_if_ready, settle_document
 from certificate.notifications import outbox
 from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
-from certificate.retention import purge_due
+from certificate.periodic import run_periodic_tasks
 from certificate.runtime import runtime
-from certificate.verify.service import chain_verifications
 from certificate.warmup import prepare
 from country_adapters.base import AdapterError, Answer, Pending
 
@@ -78,10 +73,11 @@ def run_check(check_id: str) -> None:
     if check is None:
         db.session.rollback()
         return
-    adapter = rt.adapter_for(db.session, check.country, now)
+    adapter = rt.registry.get(check.country)
     query = checks.build_query(check) if adapter is not None else None
     was_sent = check.status == CheckStatus.SENT.value
-    db.session.commit()
+    application_id = check.application_id
+    db.session.commit()  # and no transaction of this thread's own from here to the result
 
     result: Answer | Pending | AdapterError
     if adapter is None or query is None:
@@ -95,10 +91,18 @@ def run_check(check_id: str) -> None:
             log.exception("adapter for %s raised", check.country)
             result = AdapterError(f"adapter error: {type(exc).__name__}", retryable=True)
 
+    batcher = current_app.extensions.setdefault("ipc.results", ResultBatcher())  # one per app
+    if batcher.store(check_id, result):
+        issue_for(application_id)
+
+
+def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> bool:
+    """Apply one adapter result in the session's transaction; True when the check is final."""
+    settings = current_app.config
     # locked: an answer the agency API stored meanwhile must not be overwritten
     check = db.session.get(Check, check_id, populate_existing=True, with_for_update=True)
     if check is None:  # pragma: no cover - checks are never deleted while open
-        return
+        return False
     checks.apply_result(
         db.session,
         check,
@@ -108,9 +112,80 @@ def run_check(check_id: str) -> None:
         retry_cap=float(settings["RETRY_MAX_SECONDS"]),
         max_attempts=int(settings["MAX_ATTEMPTS"]),
     )
-    db.session.commit()
-    if check.is_final:
-        issue_for(check.application_id)
+    return check.is_final
+
+
+@dataclass
+class _Waiting:
+    check_id: str
+    result: Answer | Pending | AdapterError
+    done: threading.Event = field(default_factory=threading.Event)
+    final: bool = False
+    error: BaseException | None = None
+
+
+class ResultBatcher:
+    """Group commit for adapter results: those that arrive together share one transaction.
+
+    The first thread to arrive writes (the leader): it takes every result queued
+    so far, applies them all in its session and commits once, and repeats while
+    more arrived meanwhile; the others wait for their result's commit. Twenty
+    agencies answering at once therefore cost a few commits (a few fsyncs on
+    SQLite, where writers queue for one lock), not twenty in a row. If a batch
+    fails, its results are retried one transaction each, so one bad result
+    cannot hold back the others.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[_Waiting] = []
+        self._leading = False
+
+    def store(self, check_id: str, result: Answer | Pending | AdapterError) -> bool:
+        """Apply and commit ``result`` for ``check_id``; True when the check is now final.
+
+        The calling thread must hold no transaction: on SQLite a waiting thread's
+        open transaction would hold the write lock the leader needs.
+        """
+        mine = _Waiting(check_id, result)
+        with self._lock:
+            self._queue.append(mine)
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error
+        return mine.final
+
+    def _lead(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._leading = False
+                    return
+            try:
+                finals = [_store_result(w.check_id, w.result) for w in batch]
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                finals = [self._alone(w) for w in batch]
+            for waiting, final in zip(batch, finals, strict=True):
+                waiting.final = final
+                waiting.done.set()
+
+    @staticmethod
+    def _alone(waiting: _Waiting) -> bool:
+        try:
+            final = _store_result(waiting.check_id, waiting.result)
+            db.session.commit()
+            return final
+        except Exception as exc:
+            db.session.rollback()
+            waiting.error = exc
+            return False
 
 
 def issue_for(application_id: str) -> None:
@@ -138,49 +213,17 @@ def issue_for(application_id: str) -> None:
         CERTIFICATES_ISSUED.inc()
 
 
-_last_purge = 0.0
-
-
-def purge() -> list[str]:
-    """Purge the personal data that has outlived its purpose (see certificate/retention.py)."""
-    config = current_app.config
-    purged = purge_due(
-        db.session,
-        runtime().files,
-        now=utcnow(),
-        after_expiry=timedelta(days=int(config["RETENTION_DAYS_AFTER_EXPIRY"])),
-        after_withdrawal=timedelta(days=int(config["RETENTION_DAYS_AFTER_WITHDRAWAL"])),
-    )
-    db.session.commit()
-    return purged
-
-
 def sweep() -> list[str]:
-    """Expire overdue checks, issue what is owed, chain verifications into the audit log,
+    """Run the features' periodic tasks, expire overdue checks, issue what is owed,
     and return the ids of due checks."""
-    global _last_purge
+    run_periodic_tasks()
     now = utcnow()
-    try:  # this process's buffered verification history first, so that it is chained now
-        runtime().verifier.history.flush()
-    except OperationalError:
-        log.warning("sweeper: verification history not written yet, will retry")
-    while chain_verifications(db.session):
-        db.session.commit()
-    settle_pending_documents(
-        db.session, runtime().files, float(current_app.config["ORPHAN_DOCUMENT_SECONDS"])
-    )
-    db.session.rollback()
-    if time.monotonic() - _last_purge >= float(current_app.config["PURGE_INTERVAL_SECONDS"]):
-        _last_purge = time.monotonic()
-        purge()
     touched = checks.expire_overdue(db.session, now)
     db.session.commit()
     for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):
         issue_for(application_id)
     due = checks.due_check_ids(db.session, utcnow())
     db.session.rollback()
-    if current_app.config["JOBS_ENABLED"]:  # else (tests, commands) messages wait for a sender
-        outbox().dispatch_due()
     return due
 
 

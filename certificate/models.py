@@ -9,19 +9,23 @@ from certificate.checks.models import Check
 from certificate.identity.models import IdentityProof
 from certificate.issuance.models import Certificate
 from certificate.notifications.models import OutboxMessage
+from certificate.organisations.models import ApiKey, CandidateRequest, Organisation, Webhook
 from certificate.rate_limits import RateLimitCounter
 from certificate.signing.models import SigningKey
 
 __all__ = [
     "Agency",
     "AgencyKey",
+    "ApiKey",
     "ApiToken",
     "Application",
     "AuditEvent",
+    "CandidateRequest",
     "Certificate",
     "Check",
     "IdempotencyKey",
     "IdentityProof",
+    "Organisation",
     "OutboxMessage",
     "PendingAction",
     "RateLimitCounter",
@@ -29,4 +33,5 @@ __all__ = [
     "SigningKey",
     "UsedAssertion",
     "User",
+    "Webhook",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,10 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from certificate.agency.adapters import PushSettings, agency_adapter
-from certificate.agency.service import enabled_agency
-from certificate.config import adapter_settings
-from certificate.db import DbSession, db
+from certificate.db import db
 from certificate.encryption import install_keys, load_data_keys
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore
@@ -23,7 +21,6 @@ from certificate.storage import FileStore, LocalFileStore
 from certificate.verify.history import HistoryBuffer
 from certificate.verify.lookup import CertificateReader
 from certificate.verify.service import VerificationKeys, Verifier
-from country_adapters.base import CountryAdapter
 from country_adapters.registry import AdapterRegistry, load_registry
 
 if TYPE_CHECKING:
@@ -34,7 +31,7 @@ EXTENSION_KEY = "ipc"
 
 @dataclass
 class Runtime:
-    """Adapters, keys, storage and the job engine of one app."""
+    """The adapter registry, keys, storage and the job engine of one app."""
 
     registry: AdapterRegistry
     keys: KeyStore
@@ -42,19 +39,7 @@ class Runtime:
     files: FileStore
     issuance: IssuanceSettings
     default_deadline: timedelta
-    push: PushSettings
     jobs: JobEngine
-
-    def adapter_for(self, session: DbSession, country: str, now: datetime) -> CountryAdapter | None:
-        """Who answers for ``country``: a registered agency first, else an installed adapter.
-
-        Agencies are read from the database on every call, so one added with
-        ``flask agencies add`` is used at once, without a restart.
-        """
-        agency = enabled_agency(session, country)
-        if agency is not None:
-            return agency_adapter(session, agency, now=now, keys=self.keys, push=self.push)
-        return self.registry.get(country)
 
 
 def build_runtime(app: Flask) -> Runtime:
@@ -66,7 +51,7 @@ def build_runtime(app: Flask) -> Runtime:
     instance = Path(app.instance_path)
     install_keys(*load_data_keys(instance, config.get("DATA_KEYS")))
     runtime = Runtime(
-        registry=load_registry(adapter_settings(config)),
+        registry=load_registry(config),
         keys=FileKeyStore(instance / "keys"),
         verifier=_verifier(app),
         files=LocalFileStore(instance / "certificates"),
@@ -77,16 +62,10 @@ def build_runtime(app: Flask) -> Runtime:
             pades=PadesSource.from_config(config, instance),
         ),
         default_deadline=timedelta(seconds=config["CHECK_DEADLINE_SECONDS"]),
-        push=PushSettings(
-            issuer=str(config["ISSUER"]),
-            base_url=config["BASE_URL"],
-            timeout=float(config["PUSH_TIMEOUT_SECONDS"]),
-            breaker_failures=int(config["PUSH_BREAKER_FAILURES"]),
-            breaker_reset_seconds=float(config["PUSH_BREAKER_RESET_SECONDS"]),
-        ),
         jobs=CeleryJobEngine(app) if config.get("CELERY_BROKER_URL") else ThreadJobEngine(app),
     )
     app.extensions[EXTENSION_KEY] = runtime
+    atexit.register(runtime.registry.close)  # adapters close their clients at shutdown
     return runtime
 
 

@@ -18,9 +18,11 @@ Adapters are published under the entry-point group ``ipc.country_adapters``.
 The entry point's name is the ISO 3166-1 alpha-2 code the adapter serves
 (``KE``), or a lower-case provider name (``sandbox``) for a provider that
 serves a configured set of countries. The object it points to is a *provider*:
-a callable that receives the service's settings (a read-only mapping of the
-``IPC_*`` configuration, without the prefix) and returns an iterable of
-adapters, empty when it has nothing to serve.
+a callable that receives its own settings only (a read-only mapping of the
+``IPC_ADAPTER_<NAME>_*`` variables, with that prefix removed, where NAME is
+the entry point's name in upper case) and returns an iterable of adapters,
+empty when it has nothing to serve. An adapter may also define ``close()``:
+the service calls it at shutdown so the adapter can close its clients.
 """
 
 from __future__ import annotations
@@ -77,6 +79,9 @@ class Query:
 
     ``check_id`` identifies the query for its whole life and is stable across
     retries; ``attempt`` counts calls to ``submit`` starting at 1.
+    ``reference`` is the adapter's own reference from its last :class:`Pending`
+    (or ``None`` before one), given back on every ``poll`` so that a stateless
+    adapter can ask a registry keyed by it.
     ``residences`` holds only the periods spent in ``country`` (empty when the
     country is asked as a nationality only).
     """
@@ -88,6 +93,7 @@ class Query:
     requested_at: datetime
     deadline: datetime
     attempt: int = 1
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

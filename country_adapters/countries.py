@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 
 import pycountry
@@ -33,3 +34,15 @@ def _sort_key(name: str) -> str:
 def all_countries() -> tuple[tuple[str, str], ...]:
     """Every ISO 3166-1 country as ``(alpha-2 code, English name)``, sorted by name."""
     return tuple(sorted(_alpha2_names().items(), key=lambda item: _sort_key(item[1])))
+
+
+def parse_countries(value: str | Iterable[str] | None) -> list[str]:
+    """Turn ``"KE, th,GB"`` into ``["GB", "KE", "TH"]``; raise ValueError on a bad code."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    codes = sorted({item.strip().upper() for item in items if item.strip()})
+    bad = [code for code in codes if not is_country_code(code)]
+    if bad:
+        raise ValueError(f"not ISO 3166-1 alpha-2 country codes: {', '.join(bad)}")
+    return codes

@@ -1,6 +1,18 @@
-"""Find country adapters through entry points, validate them, and index them by country.
+"""The one registry of who answers for each country.
 
-The registry fails loudly: an entry point that cannot be imported, a provider
+Two kinds of source serve countries:
+
+* **installed packages**, found through entry points when the service
+  starts; each provider receives only its own settings namespace;
+* **other sources** added at run time with :meth:`AdapterRegistry.add_source`
+  (the service adds the agencies registered in its database this way).
+
+Precedence is explicit: sources are asked in ascending ``precedence``;
+installed packages sit at :data:`PACKAGE_PRECEDENCE` (100). The service's
+database agencies use precedence 10, so an enabled agency answers for its
+country before any package, and a disabled one hands the country back.
+
+Loading fails loudly: an entry point that cannot be imported, a provider
 that raises, an adapter that does not implement the Protocol, serves a
 different country than its name says, or claims a country another package
 already serves, all stop the service from starting, with the package named.
@@ -8,11 +20,13 @@ already serves, all stop the service from starting, with the package named.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Protocol
 
 from country_adapters.base import ADAPTER_API_VERSION, CountryAdapter
 from country_adapters.countries import is_country_code
@@ -20,6 +34,11 @@ from country_adapters.countries import is_country_code
 ENTRY_POINT_GROUP = "ipc.country_adapters"
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _REQUIRED = ("api_version", "country", "authority", "deadline", "pollable", "specimen")
+PACKAGE_PRECEDENCE = 100
+# The built-in sandbox keeps the variables it had before namespaces existed.
+V1_NAMESPACES = {"sandbox": "SANDBOX_"}
+
+log = logging.getLogger(__name__)
 
 
 class AdapterLoadError(RuntimeError):
@@ -60,13 +79,58 @@ def validate_adapter(adapter: object, source: str) -> CountryAdapter:
     return adapter
 
 
+def settings_namespace(entry_point_name: str) -> str:
+    """The settings prefix of a provider: ``ADAPTER_<NAME>_`` (``IPC_`` already removed)."""
+    return V1_NAMESPACES.get(entry_point_name, f"ADAPTER_{entry_point_name.upper()}_")
+
+
+def provider_settings(config: Mapping[str, Any], entry_point_name: str) -> Mapping[str, Any]:
+    """The only settings a provider receives: its namespace, with the prefix removed.
+
+    ``IPC_ADAPTER_NZ_TOKEN`` reaches the ``NZ`` provider as ``TOKEN`` (secrets
+    included); nothing outside the namespace reaches any provider.
+    """
+    prefix = settings_namespace(entry_point_name)
+    own = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix) and k != prefix}
+    return MappingProxyType(own)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One served country, for operators: who serves it and where that came from."""
+
+    country: str
+    served_by: str
+    source: str
+
+
+class CountrySource(Protocol):
+    """Serves countries decided at run time (the service's database agencies)."""
+
+    def served(self) -> list[Coverage]:
+        """Every country this source serves now."""
+        ...
+
+    def adapter(self, country: str) -> CountryAdapter | None:
+        """The adapter for ``country``, or None when this source does not serve it."""
+        ...
+
+
 class AdapterRegistry:
-    """The adapters this service uses, one per country."""
+    """Who answers for each country: installed packages and the sources added to them."""
 
     def __init__(self, adapters: Iterable[LoadedAdapter] = ()) -> None:
         self._by_country: dict[str, LoadedAdapter] = {}
+        self._sources: list[tuple[int, CountrySource]] = []
         for loaded in adapters:
             self.add(loaded)
+
+    def add_source(self, source: CountrySource, precedence: int) -> None:
+        """Ask ``source`` before every source (and the packages) of higher precedence."""
+        if precedence == PACKAGE_PRECEDENCE:
+            raise ValueError(f"precedence {PACKAGE_PRECEDENCE} belongs to installed packages")
+        self._sources.append((precedence, source))
+        self._sources.sort(key=lambda item: item[0])
 
     def add(self, loaded: LoadedAdapter) -> None:
         """Register one adapter; two adapters for one country is an error."""
@@ -79,22 +143,74 @@ class AdapterRegistry:
         self._by_country[country] = loaded
 
     def get(self, country: str) -> CountryAdapter | None:
-        """The adapter serving ``country``, or None when the country is not covered."""
+        """The adapter serving ``country`` by precedence, or None when nothing serves it."""
+        for precedence, source in self._sources:
+            if precedence > PACKAGE_PRECEDENCE:
+                break
+            found = source.adapter(country)
+            if found is not None:
+                return found
         loaded = self._by_country.get(country)
-        return loaded.adapter if loaded else None
+        if loaded is not None:
+            return loaded.adapter
+        for precedence, source in self._sources:
+            if precedence > PACKAGE_PRECEDENCE:
+                found = source.adapter(country)
+                if found is not None:
+                    return found
+        return None
+
+    def coverage(self) -> list[Coverage]:
+        """One line per served country, by the source that wins its precedence."""
+        ranked: list[tuple[int, list[Coverage]]] = [
+            (precedence, source.served()) for precedence, source in self._sources
+        ]
+        ranked.append(
+            (
+                PACKAGE_PRECEDENCE,
+                [
+                    Coverage(c, _package_of(loaded.source), loaded.source)
+                    for c, loaded in self._by_country.items()
+                ],
+            )
+        )
+        winners: dict[str, Coverage] = {}
+        for _, lines in sorted(ranked, key=lambda item: item[0]):
+            for line in lines:
+                winners.setdefault(line.country, line)
+        return [winners[c] for c in sorted(winners)]
 
     def countries(self) -> list[str]:
-        """The countries served, sorted."""
-        return sorted(self._by_country)
+        """The countries served now, sorted."""
+        return [line.country for line in self.coverage()]
 
     def sources(self) -> dict[str, str]:
         """Country code → where its adapter came from, for operators."""
-        return {c: self._by_country[c].source for c in self.countries()}
+        return {line.country: line.source for line in self.coverage()}
+
+    def close(self) -> None:
+        """Let every installed adapter close its clients (its optional ``close()``)."""
+        for loaded in self._by_country.values():
+            closer = getattr(loaded.adapter, "close", None)
+            if callable(closer):
+                try:
+                    closer()
+                except Exception:
+                    log.exception("adapter for %s failed to close", loaded.adapter.country)
 
 
-def load_registry(settings: Mapping[str, Any], group: str = ENTRY_POINT_GROUP) -> AdapterRegistry:
+def _package_of(source: str) -> str:
+    """``"KE = mod:attr (ipc-ke 1.2)"`` → ``"package ipc-ke 1.2"``."""
+    if source.endswith(")") and "(" in source:
+        return "package " + source[source.rindex("(") + 1 : -1]
+    return "package"
+
+
+def load_registry(config: Mapping[str, Any], group: str = ENTRY_POINT_GROUP) -> AdapterRegistry:
     """Discover every installed adapter package and build the registry.
 
+    ``config`` is the service's whole configuration (without the ``IPC_``
+    prefix); each provider is handed only :func:`provider_settings` of it.
     Entry points are processed in name order so that errors are reproducible.
     """
     registry = AdapterRegistry()
@@ -107,7 +223,7 @@ def load_registry(settings: Mapping[str, Any], group: str = ENTRY_POINT_GROUP) -
             )
         try:
             provider = ep.load()
-            produced = list(provider(settings))
+            produced = list(provider(provider_settings(config, ep.name)))
         except Exception as exc:
             raise AdapterLoadError(f"entry point {source} failed to load: {exc!r}") from exc
         for adapter in produced:

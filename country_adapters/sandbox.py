@@ -30,7 +30,7 @@ from country_adapters.base import (
     Query,
     Record,
 )
-from country_adapters.countries import country_name, is_country_code
+from country_adapters.countries import country_name, parse_countries
 
 FLAKY_FAILURES = 2
 
@@ -80,21 +80,17 @@ class SandboxAdapter:
         return Pending()
 
 
-def parse_countries(value: str | Iterable[str] | None) -> list[str]:
-    """Turn ``"KE, th,GB"`` into ``["GB", "KE", "TH"]``; raise ValueError on a bad code."""
-    if not value:
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value)
-    codes = sorted({item.strip().upper() for item in items if item.strip()})
-    bad = [code for code in codes if not is_country_code(code)]
-    if bad:
-        raise ValueError(f"not ISO 3166-1 alpha-2 country codes: {', '.join(bad)}")
-    return codes
-
-
 def provide(settings: Mapping[str, Any]) -> Iterable[CountryAdapter]:
-    """Entry point: one sandbox adapter per country in ``SANDBOX_COUNTRIES``."""
-    latency = float(settings.get("SANDBOX_LATENCY_MS") or 0) / 1000.0
-    return [
-        SandboxAdapter(code, latency) for code in parse_countries(settings.get("SANDBOX_COUNTRIES"))
-    ]
+    """Entry point: one sandbox adapter per country in ``IPC_SANDBOX_COUNTRIES``.
+
+    The sandbox validates its own settings (``COUNTRIES`` and ``LATENCY_MS``
+    of its namespace) and refuses to start, naming the variable, on a bad one.
+    """
+    try:
+        countries = parse_countries(settings.get("COUNTRIES"))
+    except ValueError as exc:
+        raise ValueError(f"IPC_SANDBOX_COUNTRIES: {exc}") from exc
+    raw = settings.get("LATENCY_MS") or 0
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 0:
+        raise ValueError(f"IPC_SANDBOX_LATENCY_MS must be a number ≥ 0, got {raw!r}")
+    return [SandboxAdapter(code, float(raw) / 1000.0) for code in countries]

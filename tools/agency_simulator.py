@@ -30,6 +30,11 @@ Behaviours (``--behaviour``; change at run time with ``POST /_control``):
                    after ``--answer-delay`` seconds
 ``timeout``        push: sleep ``--hang-seconds`` (longer than the service's
                    push timeout) before answering
+``slow``           push: 200 with the answer, after ``--slow-seconds``: a slow
+                   but working agency, which must still get every query
+``trickle_headers``  push: the status line and headers one byte a second
+                   (the answer follows if the caller is still there): an
+                   endpoint that defeats per-read timeouts
 ``error``          push: HTTP 500
 ``malformed``      push: 200 with a body that is not a valid answer
                    (``{"outcome": "clear", ...}``)
@@ -64,10 +69,12 @@ The simulator only ever listens on the host given (default ``127.0.0.1``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -90,6 +97,8 @@ BEHAVIOURS = (
     "now",
     "later",
     "timeout",
+    "slow",
+    "trickle_headers",
     "error",
     "malformed",
     "oversized",
@@ -99,6 +108,7 @@ BEHAVIOURS = (
 )
 ASSERTION_LIFETIME_SECONDS = 120
 OVERSIZED_BYTES = 100 * 1024  # past the service's 64 KiB limit
+TRICKLE = -1  # a push reply that the view writes itself, a byte a second
 
 PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
@@ -115,6 +125,7 @@ class SimulatorSettings:
     latency: float = 0.0
     answer_delay: float = 0.5
     hang_seconds: float = 30.0
+    slow_seconds: float = 5.0
     recover_after: int | None = None
     poll_interval: float = 0.5
     http_timeout: float = 10.0
@@ -325,6 +336,12 @@ class Simulator:
         if behaviour == "timeout":
             self._stopping.wait(self.settings.hang_seconds)
             return 200, json.dumps(answer).encode()
+        if behaviour == "slow":
+            self._stopping.wait(self.settings.slow_seconds)
+            self._log(self.answers, {"query_id": query["id"], "via": "push", "answer": answer})
+            return 200, json.dumps(answer).encode()
+        if behaviour == "trickle_headers":
+            return TRICKLE, json.dumps(answer).encode()
         if behaviour == "error":
             return 500, b'{"error": "simulated outage"}'
         if behaviour == "malformed":
@@ -337,6 +354,25 @@ class Simulator:
             target=self._answer_later, args=(query, behaviour), daemon=True, name="sim-later"
         ).start()
         return 202, json.dumps({"reference": answer["reference"]}).encode()
+
+    def trickle(self, sock: socket.socket, body: bytes) -> None:
+        """Write a whole HTTP response to ``sock`` with its head one byte a second, then shut
+        the connection (the WSGI server's own response then goes nowhere)."""
+        head = (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        try:
+            for index in range(len(head)):
+                sock.sendall(head[index : index + 1])
+                if self._stopping.wait(1.0):
+                    break
+            else:
+                sock.sendall(body)
+        except OSError:
+            pass  # the caller gave up, as it should
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
     def _answer_later(self, query: dict[str, Any], behaviour: str) -> None:
         if self._stopping.wait(self.settings.answer_delay):
@@ -467,6 +503,9 @@ def create_app(simulator: Simulator) -> Flask:
         if request.mimetype != "application/jose":
             return Response(b'{"error": "expected application/jose"}', 415)
         status, body = simulator.handle_push(request.get_data(as_text=True).strip())
+        if status == TRICKLE:
+            simulator.trickle(request.environ["werkzeug.socket"], body)
+            return Response(b"", 200)  # never reaches the caller: the connection is shut
         return Response(body, status, mimetype="application/json")
 
     return app
@@ -493,6 +532,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--hang-seconds", type=float, default=float(_env("hang-seconds", "30") or 30)
     )
+    parser.add_argument("--slow-seconds", type=float, default=float(_env("slow-seconds", "5") or 5))
     recover = _env("recover-after")
     parser.add_argument(
         "--recover-after", type=int, default=int(recover) if recover else None, metavar="N"
@@ -516,6 +556,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         latency=args.latency,
         answer_delay=args.answer_delay,
         hang_seconds=args.hang_seconds,
+        slow_seconds=args.slow_seconds,
         recover_after=args.recover_after,
         poll_interval=args.poll_interval,
     )

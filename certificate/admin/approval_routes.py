@@ -26,8 +26,9 @@ from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks.models import Check
 from certificate.db import db, utcnow
-from certificate.i18n import country_name, when
+from certificate.i18n import country_name
 from certificate.runtime import runtime
+from certificate.web.dates import when
 
 bp = Blueprint("admin_approvals", __name__, url_prefix="/admin/approvals")
 

@@ -18,14 +18,15 @@ from certificate.admin import approvals
 from certificate.admin.forms import HandAnswerForm, RetryForm
 from certificate.admin.models import ActionKind
 from certificate.agency.forms import OUTCOME_SHORT
-from certificate.applications.forms import Problem
 from certificate.auth.access import admin_required
 from certificate.auth.models import User
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.i18n import country_name, when
+from certificate.i18n import country_name
 from certificate.runtime import runtime
+from certificate.web.dates import when
+from certificate.web.problems import Problem
 
 bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
 

@@ -14,12 +14,14 @@ from flask.typing import ResponseReturnValue
 from certificate.agency import service
 from certificate.agency.assertions import AssertionRejected, authenticate_agency
 from certificate.agency.models import Agency
+from certificate.agency.schemas import AgencyAnswerOut, AgencyQueryList
 from certificate.api_common import json_body, parse
 from certificate.audit import record_event
-from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer, record_answer
+from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.i18n import N_
+from certificate.openapi import AGENCY_ASSERTION, operation
 from certificate.runtime import runtime
 from country_adapters.documents import AnswerIn
 
@@ -60,6 +62,20 @@ def _agency() -> Agency:
 
 
 @bp.get("/queries")
+@operation(
+    "The agency's open queries (its own country only)",
+    responses={200: AgencyQueryList},
+    errors=(400, 401),
+    security=AGENCY_ASSERTION,
+    parameters=[
+        {
+            "name": "status",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["open"]},
+        }
+    ],
+)
 def list_queries() -> ResponseReturnValue:
     """The agency's open queries: sent to it and not yet answered."""
     status = request.args.get("status", "open")
@@ -90,6 +106,13 @@ def _withdrawn() -> ApiError:
 
 
 @bp.post("/queries/<check_id>/answer")
+@operation(
+    "Answer a query; the same answer again has no second effect",
+    body=AnswerIn,
+    responses={200: AgencyAnswerOut},
+    errors=(400, 401, 404, 409, 415),
+    security=AGENCY_ASSERTION,
+)
 def answer_query(check_id: str) -> ResponseReturnValue:
     """Answer one query; the same answer again is accepted once, a different one is a 409."""
     agency = _agency()
@@ -101,13 +124,18 @@ def answer_query(check_id: str) -> ResponseReturnValue:
     except service.QueryWithdrawn as exc:
         raise _withdrawn() from exc
     try:
-        changed = record_answer(
-            db.session, check, data.to_answer(), now=utcnow(), actor=f"agency:{agency.id}"
+        changed = service.answer_query(
+            db.session,
+            check,
+            data.to_answer(),
+            now=utcnow(),
+            actor=f"agency:{agency.id}",
+            channel="api",
         )
     except ApplicationWithdrawn as exc:
         db.session.rollback()
         raise _withdrawn() from exc
-    except ConflictingAnswer as exc:
+    except (ConflictingAnswer, service.QueryClosed) as exc:
         db.session.commit()
         raise ApiError(
             409,

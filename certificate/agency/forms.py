@@ -27,10 +27,10 @@ from wtforms.fields.core import Field
 from wtforms.validators import DataRequired, Length
 
 from certificate.agency.service import MAX_QUESTION_LENGTH
-from certificate.applications.forms import Problem, humanise
 from certificate.errors import validation_fields
 from certificate.i18n import current_language
 from certificate.issuance.i18n import category_words
+from certificate.web.problems import Problem, humanise
 from country_adapters.documents import AnswerIn
 from country_adapters.records import CATEGORIES
 

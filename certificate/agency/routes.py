@@ -14,18 +14,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, ngettext
 from flask_login import current_user
+from werkzeug.exceptions import Conflict
 
 from certificate.agency import service
 from certificate.agency.forms import OUTCOME_SHORT, AnswerForm, QuestionForm
-from certificate.applications.forms import Problem
 from certificate.auth.access import officer_required
 from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import ApplicationWithdrawn, ConflictingAnswer
 from certificate.db import db, utcnow
-from certificate.i18n import country_name, current_language, when
+from certificate.i18n import country_name, current_language
 from certificate.issuance.i18n import category_words
 from certificate.runtime import runtime
+from certificate.web.dates import when
+from certificate.web.problems import Problem
+from certificate.web.transaction import after_commit, transactional
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -34,6 +37,10 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 def _category_words(code: str) -> str:
     """A record category code in words, in the page's language."""
     return category_words(current_language(), code)
+
+
+FINAL = "This query is already final; a different answer cannot replace it."
+WITHDRAWN = "The applicant withdrew this application; its query is closed."
 
 
 def _officer() -> User:
@@ -107,6 +114,13 @@ def query(check_id: str) -> ResponseReturnValue:
 
 @bp.post("/queries/<check_id>/answer")
 @officer_required
+@transactional(
+    {
+        ConflictingAnswer: lambda _: Conflict(FINAL),
+        service.QueryClosed: lambda _: Conflict(FINAL),
+        ApplicationWithdrawn: lambda _: Conflict(WITHDRAWN),
+    }
+)
 def answer(check_id: str) -> ResponseReturnValue:
     """Answer a query in two steps: check what will be sent, then confirm (final)."""
     check = _query_or_404(check_id)
@@ -128,26 +142,19 @@ def answer(check_id: str) -> ResponseReturnValue:
             outcome_words=OUTCOME_SHORT,
             country_name=country_name(check.country),
         )
-    try:
-        changed = service.answer_query(
-            db.session, check, data.to_answer(), now=utcnow(), actor=_actor()
-        )
-    except (ConflictingAnswer, service.QueryClosed):
-        db.session.rollback()
-        abort(409, gettext("This query is already final; a different answer cannot replace it."))
-    except ApplicationWithdrawn:
-        db.session.rollback()
-        abort(409, gettext("The applicant withdrew this application; its query is closed."))
-    application_id = check.application_id
-    db.session.commit()
+    changed = service.answer_query(
+        db.session, check, data.to_answer(), now=utcnow(), actor=_actor()
+    )
     if changed:
-        runtime().jobs.submit_issuance(application_id)
+        application_id = check.application_id
+        after_commit(lambda: runtime().jobs.submit_issuance(application_id))
     flash(gettext("Your answer is recorded and final. Thank you."), "success")
     return redirect(url_for("portal.index"), 303)
 
 
 @bp.post("/queries/<check_id>/question")
 @officer_required
+@transactional({service.QueryClosed: lambda _: Conflict("This query is no longer open.")})
 def ask(check_id: str) -> ResponseReturnValue:
     """Ask the applicant for more information; the query's deadline pauses until the reply."""
     check = _query_or_404(check_id)
@@ -165,10 +172,6 @@ def ask(check_id: str) -> ResponseReturnValue:
             "an earlier question still waits for the applicant's reply",
         ]
         return _query_page(check, AnswerForm(formdata=None), form), 409
-    except service.QueryClosed:
-        db.session.rollback()
-        abort(409, gettext("This query is no longer open."))
-    db.session.commit()
     flash(gettext("Your question was sent to the applicant. The deadline is paused."), "success")
     return redirect(url_for("portal.query", check_id=check.id), 303)
 

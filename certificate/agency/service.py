@@ -253,7 +253,8 @@ def answer_query(
     actor: str,
     channel: str = "portal",
 ) -> bool:
-    """Make an officer's answer final; True when it changed the check.
+    """Make an agency's answer final, from the portal or the agency API alike (``channel``);
+    True when it changed the check, and then ``query.answered`` is in the audit log.
 
     The same answer again changes nothing; a different answer to a final
     query raises :class:`certificate.checks.service.ConflictingAnswer`; a

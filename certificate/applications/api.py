@@ -10,7 +10,7 @@ from certificate.api_common import json_body, parse, respond
 from certificate.applications import service
 from certificate.applications.models import Application
 from certificate.applications.presenters import application_out
-from certificate.applications.schemas import ApplicationIn, ApplicationList
+from certificate.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
 from certificate.audit import record_event
 from certificate.auth.bearer import api_user, require_bearer
 from certificate.auth.models import Role, User
@@ -20,12 +20,26 @@ from certificate.i18n import N_
 from certificate.identity import proofing_mode, verifiers
 from certificate.identity import service as identity
 from certificate.issuance.service import pdf_name, settle_document
+from certificate.openapi import BEARER, operation
 from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
 
 bp = Blueprint("applications_api", __name__, url_prefix="/api/v1/applications")
 
 _MAX_KEY = 200
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": _MAX_KEY},
+}
+_OUT = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApplicationOut"}}}
+}
+PDF_RESPONSE = {
+    "description": "PDF",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
 def _not_found() -> ApiError:
@@ -41,7 +55,7 @@ def _owned(user: User, application_id: str) -> Application:
 
 def email_may_proceed(user: User) -> bool:
     """Whether the account's e-mail address lets its applications reach an agency."""
-    return proofing_mode() == identity.SANDBOX or user.email_verified_at is not None
+    return identity.email_ok(user, proofing_mode())
 
 
 def file_and_dispatch(
@@ -56,7 +70,7 @@ def file_and_dispatch(
             db.session,
             user,
             data,
-            adapters=lambda country: rt.adapter_for(db.session, country, now),
+            adapters=rt.registry.get,
             default_deadline=rt.default_deadline,
             now=now,
             idempotency_key=idempotency_key,
@@ -87,6 +101,14 @@ def file_and_dispatch(
 
 
 @bp.post("")
+@operation(
+    "File an application",
+    body=ApplicationIn,
+    responses={201: ApplicationOut, 200: {"description": "A retry of an earlier filing", **_OUT}},
+    errors=(400, 401, 403, 415, 422),
+    security=BEARER,
+    parameters=[IDEMPOTENCY_KEY],
+)
 @require_bearer(Role.APPLICANT)
 def create() -> ResponseReturnValue:
     """File an application; an ``Idempotency-Key`` makes a retry safe."""
@@ -115,6 +137,12 @@ def create() -> ResponseReturnValue:
 
 
 @bp.get("")
+@operation(
+    "The caller's applications",
+    responses={200: ApplicationList},
+    errors=(401, 403),
+    security=BEARER,
+)
 @require_bearer(Role.APPLICANT)
 def list_applications() -> ResponseReturnValue:
     """The caller's applications, newest first."""
@@ -128,6 +156,9 @@ def list_applications() -> ResponseReturnValue:
 
 
 @bp.get("/<application_id>")
+@operation(
+    "One application", responses={200: ApplicationOut}, errors=(401, 403, 404), security=BEARER
+)
 @require_bearer(Role.APPLICANT)
 def read(application_id: str) -> ResponseReturnValue:
     """One of the caller's applications."""
@@ -138,6 +169,12 @@ def read(application_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/<application_id>/withdraw")
+@operation(
+    "Withdraw an application in progress",
+    responses={200: ApplicationOut},
+    errors=(401, 403, 404, 409),
+    security=BEARER,
+)
 @require_bearer(Role.APPLICANT)
 def withdraw_application(application_id: str) -> ResponseReturnValue:
     """Withdraw an application still in progress; its personal data is purged later."""
@@ -155,6 +192,9 @@ def withdraw_application(application_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/<application_id>/certificate.pdf")
+@operation(
+    "The certificate PDF", responses={200: PDF_RESPONSE}, errors=(401, 403, 404), security=BEARER
+)
 @require_bearer(Role.APPLICANT)
 def certificate_pdf(application_id: str) -> ResponseReturnValue:
     """The certificate PDF, to its owner only."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext
@@ -31,11 +30,12 @@ from wtforms.fields.core import Field
 from wtforms.widgets import DateInput, MonthInput
 
 from certificate.applications.schemas import DOCUMENT_TYPES, LANGUAGES
-from certificate.i18n import N_, current_language, language
+from certificate.i18n import current_language, language
 from certificate.i18n.cldr import country_names
 from certificate.i18n.words import DOCUMENT_TYPES as DOCUMENT_WORDS
 from certificate.i18n.words import word
 from certificate.runtime import runtime
+from certificate.web.problems import Problem, humanise
 
 NATIONALITY_ROWS = 3
 RESIDENCE_ROWS = 6
@@ -269,47 +269,6 @@ class ApplicationForm(FlaskForm):
         return field, gettext(
             "Residence period %(number)d: %(field)s", number=row + 1, field=field.label.text
         )
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the filing, to show beside its field and in the summary."""
-
-    path: str
-    message: str
-    field_id: str | None
-    label: str
-
-
-_FRIENDLY = (
-    (re.compile(r"^List should have at least 1 item"), N_("at least one is needed")),
-    (re.compile(r"^List should have at most (\d+) items?"), N_("at most %(n)s are accepted")),
-    (
-        re.compile(r"^Input should be a valid date"),
-        N_("must be a real date (day, month and year)"),
-    ),
-    (re.compile(r"^String should match pattern"), N_("contains characters that are not accepted")),
-    (re.compile(r"^Input should be '"), N_("is not one of the choices offered")),
-    (
-        re.compile(r"^String should have at most (\d+) characters?"),
-        N_("must be at most %(n)s characters"),
-    ),
-    (
-        re.compile(r"^String should have at least (\d+) characters?"),
-        N_("must be at least %(n)s characters"),
-    ),
-)
-
-
-def humanise(message: str) -> str:
-    """pydantic's generic messages in plain words, and the model's own, in the page's language."""
-    for pattern, replacement in _FRIENDLY:
-        match = pattern.match(message)
-        if match:
-            return (
-                gettext(replacement, n=match.group(1)) if match.groups() else gettext(replacement)
-            )
-    return gettext(message)
 
 
 def _text(field: Field) -> str:

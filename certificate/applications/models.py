@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -86,24 +86,6 @@ class Application(Base):
         ):
             raise PersonalDataPurged(self.id)
         return Identity(self.date_of_birth, self.document_number, self.document_expires)
-
-    def subject_dict(self) -> dict[str, Any]:
-        """The ``applicant`` object exactly as the contract shows it."""
-        identity = self.identity()
-        return {
-            "family_name": self.family_name,
-            "given_names": self.given_names,
-            "other_names": list(self.other_names),
-            "date_of_birth": identity.date_of_birth.isoformat(),
-            "place_of_birth": {"city": self.birth_city, "country": self.birth_country},
-            "nationalities": list(self.nationalities),
-            "identity_document": {
-                "type": self.document_type,
-                "number": identity.document_number,
-                "issuing_country": self.document_country,
-                "expires": identity.document_expires.isoformat(),
-            },
-        }
 
 
 class PersonalDataPurged(Exception):

@@ -21,7 +21,7 @@ from certificate.applications.api import (
     email_may_proceed,
     file_and_dispatch,
 )
-from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm, Problem
+from certificate.applications.forms import MAX_RESIDENCE_ROWS, ApplicationForm
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.applications.schemas import ApplicationIn
 from certificate.auth.access import applicant_required
@@ -29,7 +29,9 @@ from certificate.auth.models import User
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.errors import ApiError, validation_fields
-from certificate.i18n import country_name, day, when
+from certificate.i18n import country_name
+from certificate.web.dates import day, when
+from certificate.web.problems import Problem
 
 bp = Blueprint("applications", __name__)
 

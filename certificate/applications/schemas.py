@@ -7,14 +7,12 @@ shape), so an error names the same field path on the page and in the API.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     StrictBool,
     StringConstraints,
@@ -23,7 +21,8 @@ from pydantic import (
 )
 
 from certificate.db import utcnow
-from certificate.i18n import N_, codes
+from certificate.i18n import codes
+from certificate.web.schemas import FieldError, IsoDate, Strict
 from country_adapters.countries import is_country_code
 
 LANGUAGES = codes()
@@ -33,9 +32,7 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def _country(value: str) -> str:
     if not is_country_code(value):
-        raise ValueError(
-            N_("is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. KE)")
-        )
+        raise ValueError("is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. KE)")
     return value
 
 
@@ -52,34 +49,11 @@ City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 def _month(value: str) -> str:
     if not _MONTH.match(value):
-        raise ValueError(N_("must be a month written YYYY-MM"))
+        raise ValueError("must be a month written YYYY-MM")
     return value
 
 
 Month = Annotated[str, AfterValidator(_month)]
-
-
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _iso_date_text(value: object) -> object:
-    # pydantic's lax date parsing also takes timestamps and datetimes at midnight
-    # ("1990-04-17T00:00:00"); a date of birth is a calendar date and nothing else.
-    if isinstance(value, datetime) or not isinstance(value, str | date):
-        raise ValueError(N_("must be a date written YYYY-MM-DD"))
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError(N_("must be a date written YYYY-MM-DD"))
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
-"""A date given as ``YYYY-MM-DD`` text (no timestamps, no datetimes)."""
-
-
-class Strict(BaseModel):
-    """Unknown fields are refused, so a client cannot set what it does not own."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class PlaceOfBirth(Strict):
@@ -105,7 +79,7 @@ class IdentityDocument(Strict):
     @classmethod
     def _not_expired(cls, value: date) -> date:
         if value < utcnow().date():
-            raise ValueError(N_("the identity document has expired"))
+            raise ValueError("the identity document has expired")
         return value
 
 
@@ -123,9 +97,9 @@ class Applicant(Strict):
     def _born_in_the_past(cls, value: date) -> date:
         today = utcnow().date()
         if value >= today:
-            raise ValueError(N_("must be in the past"))
+            raise ValueError("must be in the past")
         if value.year < today.year - 120:
-            raise ValueError(N_("is more than 120 years ago"))
+            raise ValueError("is more than 120 years ago")
         return value
 
     @model_validator(mode="after")
@@ -143,7 +117,7 @@ class Applicant(Strict):
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise ValueError(N_("lists a country twice"))
+            raise ValueError("lists a country twice")
         return value
 
 
@@ -156,21 +130,13 @@ class ResidenceIn(Strict):
     def _ordered_and_past(self) -> ResidenceIn:
         this_month = utcnow().strftime("%Y-%m")
         if self.start > this_month:
-            raise _field_error("from", N_("lies in the future"))
+            raise _field_error("from", "lies in the future")
         if self.end is not None:
             if self.end > this_month:
-                raise _field_error("to", N_("lies in the future; leave it empty for 'until now'"))
+                raise _field_error("to", "lies in the future; leave it empty for 'until now'")
             if self.end < self.start:
-                raise _field_error("to", N_("is before the period starts"))
+                raise _field_error("to", "is before the period starts")
         return self
-
-
-class FieldError(ValueError):
-    """A model-level check that belongs to one field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _field_error(field: str, message: str) -> FieldError:
@@ -190,9 +156,7 @@ class ApplicationIn(Strict):
     @classmethod
     def _consent_given(cls, value: bool) -> bool:
         if value is not True:
-            raise ValueError(
-                N_("must be true: the checks cannot run without the applicant's consent")
-            )
+            raise ValueError("must be true: the checks cannot run without the applicant's consent")
         return value
 
     @model_validator(mode="after")

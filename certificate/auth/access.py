@@ -46,3 +46,7 @@ officer_required = role_required(
     Role.AGENCY_OFFICER, N_("The portal is for the officers of national agencies.")
 )
 admin_required = role_required(Role.ADMIN, N_("These pages are for the service's administrators."))
+id_checker_required = role_required(
+    Role.ID_CHECKER, N_("This desk is for the ID checkers of registered organisations.")
+)
+employer_required = role_required(Role.EMPLOYER, N_("These pages are for registered employers."))

@@ -23,6 +23,7 @@ from certificate.db import db, new_id, utcnow
 from certificate.errors import ApiError
 from certificate.extensions import limiter
 from certificate.i18n import N_
+from certificate.openapi import operation
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -32,6 +33,12 @@ def _login_limit() -> str:
 
 
 @bp.post("/accounts")
+@operation(
+    "Sign up as an applicant",
+    body=AccountIn,
+    responses={201: AccountOut},
+    errors=(400, 409, 415, 429),
+)
 @limiter.limit(_login_limit)
 def create_account() -> ResponseReturnValue:
     """Sign up as an applicant."""
@@ -52,6 +59,9 @@ def create_account() -> ResponseReturnValue:
 
 
 @bp.post("/tokens")
+@operation(
+    "Get a bearer token", body=TokenIn, responses={200: TokenOut}, errors=(400, 401, 415, 429)
+)
 @limiter.limit(_login_limit)
 def create_token() -> ResponseReturnValue:
     """Exchange e-mail and password (and, for officers and admins, the code) for a token.

@@ -18,6 +18,12 @@ class Role(enum.StrEnum):
     APPLICANT = "applicant"
     AGENCY_OFFICER = "agency-officer"
     ADMIN = "admin"
+    EMPLOYER = "employer"
+    ID_CHECKER = "id-checker"
+
+
+#: Roles that belong to an organisation.
+ORGANISATION_ROLES = frozenset({Role.EMPLOYER.value, Role.ID_CHECKER.value})
 
 
 class User(Base):
@@ -44,6 +50,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # set when the owner followed the link sent to the address (or an operator created it)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # employers and ID checkers are members of one organisation
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), index=True)
 
     # flask-login's user interface
     @property

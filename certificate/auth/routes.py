@@ -73,6 +73,8 @@ def home_for(user: User) -> str:
         return url_for("portal.index")
     if user.role == Role.ADMIN.value:
         return url_for("admin_checks.index")
+    if user.role == Role.ID_CHECKER.value:
+        return url_for("identity.desk")
     return url_for("applications.index")
 
 

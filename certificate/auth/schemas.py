@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, StringConstraints
 
-from certificate.applications.schemas import Strict
+from certificate.web.schemas import Strict
 
 
 class AccountIn(Strict):

@@ -13,9 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
 from certificate.audit import record_event
-from certificate.auth.models import ApiToken, Role, User
+from certificate.auth.models import ORGANISATION_ROLES, ApiToken, Role, User
 from certificate.db import DbSession, utcnow
 from certificate.events import announce
+from certificate.organisations.models import Organisation
 from country_adapters.countries import is_country_code
 
 # Argon2id with the library's defaults (RFC 9106 low-memory profile).
@@ -57,6 +58,7 @@ def create_user(
     country: str | None = None,
     language: str | None = None,
     email_verified: bool = False,
+    organisation_id: str | None = None,
 ) -> User:
     """Create an account; AccountError names the field that is wrong.
 
@@ -66,7 +68,16 @@ def create_user(
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
     if role not in {r.value for r in Role}:
-        raise AccountError("role", "must be applicant, agency-officer or admin")
+        raise AccountError(
+            "role", "must be applicant, agency-officer, admin, employer or id-checker"
+        )
+    if role in ORGANISATION_ROLES:
+        if not organisation_id or session.get(Organisation, organisation_id) is None:
+            raise AccountError(
+                "organisation", "an employer or ID checker needs an organisation's id"
+            )
+    elif organisation_id:
+        raise AccountError("organisation", "only employers and ID checkers belong to one")
     if role == Role.AGENCY_OFFICER.value:
         if not country or not is_country_code(country):
             raise AccountError("country", "an agency officer needs the ISO code of their country")
@@ -84,6 +95,7 @@ def create_user(
         country=country,
         language=language,
         email_verified_at=utcnow() if email_verified else None,
+        organisation_id=organisation_id,
     )
     session.add(user)
     session.flush()

@@ -68,11 +68,6 @@ class Check(Base):
     application: Mapped[Application] = relationship(back_populates="checks")
 
     @property
-    def is_paused(self) -> bool:
-        """True while the deadline is paused for the applicant's reply to a question."""
-        return self.paused_at is not None
-
-    @property
     def is_final(self) -> bool:
         """True once nothing can change the check any more."""
         return self.status in FINAL_STATUSES

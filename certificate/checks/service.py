@@ -126,6 +126,7 @@ def build_query(check: Check) -> Query:
         requested_at=check.sent_at or check.created_at,
         deadline=check.deadline_at,
         attempt=max(check.attempts, 1),
+        reference=check.reference,
     )
 
 

@@ -19,10 +19,14 @@ EXTENSION_KEY = "ipc.identity"
 
 def init_app(app: Flask) -> None:
     """Verifiers (a broken package stops the start, naming it), pages, API, e-mail check."""
+    from certificate.extensions import csrf
+    from certificate.identity.api import bp as api
     from certificate.identity.routes import bp as pages
 
     app.extensions[EXTENSION_KEY] = load_verifiers(app.config)
     app.register_blueprint(pages)
+    csrf.exempt(api)  # bearer tokens: no cookie to forge
+    app.register_blueprint(api)
     subscribe(app, "account.created", _check_new_address)
 
 

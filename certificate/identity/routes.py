@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
+from certificate.auth.access import id_checker_required
 from certificate.db import db, utcnow
 from certificate.identity import service
+from certificate.identity.desk import record_check
 from certificate.identity.email_check import BadEmailLink, confirm_email
+from certificate.identity.forms import IdentityCheckForm
+from certificate.identity.verifiers import DocumentSeen, EvidenceMismatch
 from certificate.runtime import runtime
 
 bp = Blueprint("identity", __name__)
@@ -31,3 +36,41 @@ def verify_email(token: str) -> ResponseReturnValue:
     for check_id in due:
         runtime().jobs.submit_check(check_id)
     return render_template("identity/email_verified.html", ok=True)
+
+
+@bp.route("/identity-checks", methods=["GET", "POST"])
+@id_checker_required
+def desk() -> ResponseReturnValue:
+    """The ID checker's desk: the code the person shows, the document seen, the decision."""
+    form = IdentityCheckForm()
+    if not form.validate_on_submit():
+        return render_template("identity/desk.html", form=form), 400 if form.is_submitted() else 200
+    document = DocumentSeen(
+        form.document_type.data or "",
+        form.document_number.data or "",
+        (form.issuing_country.data or "").upper(),
+    )
+    try:
+        proof, organisation = record_check(
+            current_user._get_current_object(),
+            form.code.data or "",
+            form.decision.data or "",
+            [document],
+        )
+    except service.IdentityCodeNotFound:
+        form.code.errors = [
+            *form.code.errors,
+            "No application waits for its identity under this code.",
+        ]
+        return render_template("identity/desk.html", form=form), 404
+    except service.IdentityAlreadyDecided:
+        form.code.errors = [*form.code.errors, "This identity has already been decided."]
+        return render_template("identity/desk.html", form=form), 409
+    except EvidenceMismatch as exc:
+        form.document_number.errors = [*form.document_number.errors, f"Does not match: {exc}"]
+        return render_template("identity/desk.html", form=form), 409
+    flash(
+        f"Recorded: identity {proof.status} for code {proof.code}, by {organisation.name}.",
+        "success",
+    )
+    return redirect(url_for("identity.desk"), 303)

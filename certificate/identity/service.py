@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
+from certificate.auth.models import User
 from certificate.checks.models import CheckStatus
 from certificate.checks.service import pause_deadline, resume_deadline
 from certificate.db import DbSession
@@ -225,3 +226,56 @@ def identity_view(proof: IdentityProof | None) -> dict[str, Any] | None:
         "vouched_by": proof.vouched_by,
         "confirmed_at": confirmed.isoformat().replace("+00:00", "Z") if confirmed else None,
     }
+
+
+def email_ok(user: User, mode: str) -> bool:
+    """Whether the account's e-mail address lets its applications reach an agency."""
+    return mode == SANDBOX or user.email_verified_at is not None
+
+
+def check_in_person(
+    session: DbSession,
+    *,
+    checker: User,
+    organisation_name: str,
+    code: str,
+    decision: str,
+    documents: list[DocumentSeen],
+    verifier: IdentityVerifier,
+    mode: str,
+    now: datetime,
+) -> tuple[IdentityProof, list[str]]:
+    """An ID checker's decision about the person who showed ``code``.
+
+    Returns the proof and the ids of checks now due. Raises
+    IdentityCodeNotFound, IdentityAlreadyDecided, or EvidenceMismatch when
+    the documents seen contradict the application (nothing is stored then).
+    """
+    proof = pending_by_code(session, code)
+    if proof.application.status not in (
+        ApplicationStatus.AWAITING_IDENTITY.value,
+        ApplicationStatus.IN_PROGRESS.value,
+        ApplicationStatus.COMPLETE.value,
+        ApplicationStatus.IDENTITY_REFUSED.value,
+    ):
+        raise IdentityCodeNotFound(code)  # withdrawn: nobody is waiting any more
+    if proof.status != IdentityStatus.PENDING.value:
+        raise IdentityAlreadyDecided(proof.application_id)
+    application = proof.application
+    result = verifier.verify(
+        stated_identity(application),
+        {"decision": decision, "documents_seen": documents, "organisation": organisation_name},
+    )
+    owner = session.get(User, application.user_id)
+    due = decide(
+        session,
+        proof,
+        result,
+        method=verifier.method,
+        actor=f"user:{checker.id}",
+        email_verified=owner is not None and email_ok(owner, mode),
+        now=now,
+        organisation_id=checker.organisation_id,
+        checker_id=checker.id,
+    )
+    return proof, due

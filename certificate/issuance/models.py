@@ -71,14 +71,6 @@ def status_at(
     return CertificateStatus.VALID
 
 
-class VerificationMethod(enum.StrEnum):
-    """How a verifier presented the certificate."""
-
-    TOKEN = "token"
-    NUMBER = "number"
-    PDF = "pdf"
-
-
 class CertificateVerification(Base):
     """One verification of a certificate, shown to its holder.
 

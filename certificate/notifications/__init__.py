@@ -18,6 +18,7 @@ from certificate.notifications.models import Channel
 from certificate.notifications.sender import MailTransport, OutboxSender, mail_domain
 from certificate.notifications.service import OutboxSettings, Transport
 from certificate.notifications.subscribers import subscribe_all
+from certificate.periodic import add_periodic_task
 
 EXTENSION_KEY = "ipc.outbox"
 
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     subscribe_all(app)
     sender = OutboxSender(app, transports, settings, workers=int(config["OUTBOX_WORKERS"]))
     app.extensions[EXTENSION_KEY] = sender
+    add_periodic_task(app, "notifications.dispatch", _dispatch_due)
     celery = app.extensions.get(CELERY_KEY)
     if celery is not None:  # Celery workers deliver; the web process only enqueues
 
@@ -65,3 +67,9 @@ def outbox(app: Flask | None = None) -> OutboxSender:
     """The app's outbox sender."""
     sender: OutboxSender = (app or current_app).extensions[EXTENSION_KEY]
     return sender
+
+
+def _dispatch_due() -> None:
+    """The sweeper's turn: hand due messages to the sender (without one, they wait)."""
+    if current_app.config["JOBS_ENABLED"]:  # else (tests, commands) messages wait for a sender
+        outbox().dispatch_due()

@@ -1,0 +1,25 @@
+"""Verification by token, number or PDF: the API, the ``/v`` page, the audit of lookups."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the verification API and page, its link, and the chaining of
+    verifications into the audit log."""
+    from certificate.i18n import N_
+    from certificate.periodic import add_periodic_task
+    from certificate.verify.api import bp as api
+    from certificate.verify.routes import bp as pages
+    from certificate.verify.tasks import chain_pending_verifications
+    from certificate.web import register_api, register_pages
+    from certificate.web.navigation import NavEntry, add_nav_entry
+
+    register_api(app, api)
+    register_pages(app, pages)
+    add_nav_entry(
+        app,
+        NavEntry("verify.page", N_("Verify a certificate"), None, 10),
+    )
+    add_periodic_task(app, "verify.chain_verifications", chain_pending_verifications)

@@ -14,14 +14,26 @@ from certificate.errors import ApiError
 from certificate.extensions import limiter
 from certificate.i18n import N_, current_language
 from certificate.issuance.summary import claim_outcomes, summary_sentence
+from certificate.openapi import operation
 from certificate.runtime import runtime
 from certificate.signing.keys import jwks
 from certificate.verify import service
-from certificate.verify.schemas import NumberVerification, TokenVerification
+from certificate.verify.schemas import (
+    JsonWebKeySet,
+    NumberVerification,
+    TokenVerification,
+    VerificationOut,
+)
 
 bp = Blueprint("verify_api", __name__)
 
 PDF_MAGIC = b"%PDF-"
+
+PDF_UPLOAD = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"}},
+}
 
 
 def verify_limit() -> str:
@@ -120,6 +132,13 @@ def verify_request_body() -> service.Verification:
 
 
 @bp.post("/api/v1/verify")
+@operation(
+    "Verify a certificate by token, typed number, or PDF upload",
+    body=(TokenVerification, NumberVerification),
+    extra_bodies={"multipart/form-data": PDF_UPLOAD},
+    responses={200: VerificationOut},
+    errors=(400, 413, 415, 429),
+)
 @verification_limit
 def verify() -> ResponseReturnValue:
     """Is this certificate genuine and in force?"""
@@ -130,6 +149,7 @@ def verify() -> ResponseReturnValue:
 
 
 @bp.get("/.well-known/jwks.json")
+@operation("Published signing keys", responses={200: JsonWebKeySet})
 @shareable
 def published_keys() -> ResponseReturnValue:
     """Every public key that may still verify a certificate."""

@@ -41,7 +41,6 @@ from certificate.verify.i18n import country_names, page_words, words
 bp = Blueprint("verify", __name__)
 
 #: English words, kept for code that shows a status or an outcome outside the page.
-STATUS_WORDS: Mapping[str, str] = words("en")["statuses"]
 OUTCOME_WORDS: Mapping[str, str] = words("en")["outcomes"]
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from certificate.applications.schemas import IsoDate, Strict
+from certificate.web.schemas import IsoDate, Strict
 
 
 class TokenVerification(Strict):

@@ -154,6 +154,26 @@ def applicant_api(*, owned: bool) -> Policy:
     }
 
 
+def member_api() -> Policy:
+    """APIs for members of organisations (employers, ID checkers): other tokens are a 403."""
+    return {
+        **dict.fromkeys(ROLES, FORBIDDEN),
+        "anonymous": UNAUTHORIZED,
+        "agency_ke": UNAUTHORIZED,
+        "agency_th": UNAUTHORIZED,
+    }
+
+
+def member_page() -> Policy:
+    """Pages for members of organisations: other logged-in roles are a 403."""
+    return {
+        **dict.fromkeys(ROLES, FORBIDDEN),
+        "anonymous": LOGIN,
+        "agency_ke": LOGIN,
+        "agency_th": LOGIN,
+    }
+
+
 def agency_api(*, query: bool) -> Policy:
     """The agency API: a JWT assertion of an enabled agency; user tokens are a 401."""
     return {
@@ -190,6 +210,22 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("auth_api.create_token", "POST"): public(),
     # the link of the e-mail address check: the token is the credential (a bad one: 400)
     ("identity.verify_email", "GET"): public(),
+    # organisations' members (the walk's world has none: every other role is refused)
+    ("identity.desk", "GET"): member_page(),
+    ("identity.desk", "POST"): member_page(),
+    ("identity_api.identity_check", "POST"): member_api(),
+    ("organisations_api.create_api_key", "POST"): member_api(),
+    ("organisations_api.revoke_api_key", "DELETE"): member_api(),
+    ("organisations_api.create_request", "POST"): member_api(),
+    ("organisations_api.list_requests", "GET"): member_api(),
+    ("organisations_api.create_webhook", "POST"): member_api(),
+    # a candidate shares their own application: the empty body is a 400, an unknown request a 404
+    ("organisations_api.share", "POST"): applicant_api(owned=False),
+    ("organisations_api.stop_sharing", "DELETE"): {
+        **applicant_api(owned=False),
+        "applicant": NOT_FOUND,
+        "other_applicant": NOT_FOUND,
+    },
     # applicant pages
     ("applications.dashboard", "GET"): applicant_page(owned=False),
     ("applications.new_application", "GET"): applicant_page(owned=False),
@@ -475,6 +511,7 @@ def _build_world(app: Flask) -> World:
         db.session.commit()
         ids["decided_action"] = action.id
     ids["email_token"] = "not-a-token-the-service-made"
+    ids["organisation"] = ids["api_key"] = ids["candidate_request"] = "0" * 32
 
     callers: dict[str, Caller] = {"anonymous": Caller(app.test_client(), dict)}
     for role, (email, _kind, _country) in people.items():
@@ -503,7 +540,15 @@ def _build_world(app: Flask) -> World:
 # --- the requests the walker makes
 
 
-JSON_BLUEPRINTS = ("auth_api", "applications_api", "agency_api", "verify_api", "openapi")
+JSON_BLUEPRINTS = (
+    "auth_api",
+    "applications_api",
+    "agency_api",
+    "verify_api",
+    "openapi",
+    "identity_api",
+    "organisations_api",
+)
 
 #: Path parameters by name; REQUESTS may choose other objects for one endpoint.
 DEFAULT_VALUES = {
@@ -513,6 +558,9 @@ DEFAULT_VALUES = {
     "certificate_id": "certificate",
     "action_id": "decided_action",
     "token": "email_token",
+    "organisation_id": "organisation",
+    "key_id": "api_key",
+    "request_id": "candidate_request",
 }
 
 #: (endpoint, method) -> (path parameters as world ids, body). The bodies are minimal: a

@@ -459,6 +459,14 @@ def test_the_same_answer_twice_is_accepted_once(world: World) -> None:
         ).all()
         assert len(events) == 1
         assert events[0].actor == f"agency:{world.iceland.id}"
+        answered = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.subject_id == world.checks["IS"], AuditEvent.action == "query.answered"
+            )
+        ).all()
+        assert [(e.actor, e.details["channel"]) for e in answered] == [
+            (f"agency:{world.iceland.id}", "api")
+        ]
     # the open list no longer holds it
     queries = world.client.get("/api/v1/agency/queries", headers=world.iceland.headers())
     assert queries.get_json() == {"queries": []}

@@ -56,7 +56,7 @@ def test_countries_are_parsed_and_checked() -> None:
 
 
 def test_provider_serves_the_configured_countries() -> None:
-    adapters = list(provide({"SANDBOX_COUNTRIES": "KE,TH", "SANDBOX_LATENCY_MS": 250}))
+    adapters = list(provide({"COUNTRIES": "KE,TH", "LATENCY_MS": 250}))
     assert [a.country for a in adapters] == ["KE", "TH"]
     assert all(a.latency_seconds == 0.25 and a.specimen for a in adapters)
     assert list(provide({})) == []

@@ -1,0 +1,62 @@
+"""What every view shares: blueprint registration, navigation, error answers, headers,
+request-schema bases (:mod:`.schemas`), problems beside fields (:mod:`.problems`) and
+dates as pages show them (:mod:`.dates`, also template globals).
+
+Features register their blueprints through :func:`register_pages` and
+:func:`register_api` in their ``init_app``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response
+
+from certificate.extensions import csrf
+
+
+def register_pages(app: Flask, *blueprints: Blueprint) -> None:
+    """Register HTML blueprints (CSRF-protected forms)."""
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+
+def register_api(app: Flask, *blueprints: Blueprint) -> None:
+    """Register JSON blueprints: bearer tokens or no credentials, so no cookie to forge."""
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+
+
+def init_app(app: Flask) -> None:
+    """The shared web layer: error answers, security headers, input guards,
+    navigation, health and the OpenAPI document."""
+    from certificate import caching, input_guard
+    from certificate.errors import register_error_handlers
+    from certificate.health import bp as health
+    from certificate.openapi import bp as openapi
+    from certificate.web import navigation
+    from certificate.web.dates import day, when
+
+    register_error_handlers(app)
+    _security_headers(app)
+    caching.init_app(app)
+    input_guard.init_app(app)
+    navigation.init_app(app)
+    app.jinja_env.globals.update(when=when, day=day)
+    register_pages(app, health)
+    register_api(app, openapi)
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,1 @@
+"""Page templates (Jinja); shipped in the wheel as ``certificate.templates``."""

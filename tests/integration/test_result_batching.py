@@ -1,0 +1,78 @@
+"""Group commit of adapter results: answers arriving together share a transaction."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from certificate.applications.models import Application
+from certificate.checks import service as checks
+from certificate.db import db, utcnow
+from certificate.jobs import run_check
+from tests.conftest import application_body
+
+COUNTRIES = ["KE", "TH", "NG", "GB", "FR", "ES", "IN", "BR"]
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # every agency answers after the same pause, so the answers arrive close together
+    return {**app_config, "SANDBOX_LATENCY_MS": 300}
+
+
+def test_answers_arriving_together_are_committed_together(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    body = application_body()
+    body["residences"] = [
+        {"country": c, "from": f"20{10 + i}-01", "to": f"20{10 + i}-12"}
+        for i, c in enumerate(COUNTRIES)
+    ]
+    filed = client.post("/api/v1/applications", json=body, headers=auth)
+    assert filed.status_code == 201, filed.get_json()
+    with app.app_context():
+        due = checks.due_check_ids(db.session, utcnow())
+        db.session.rollback()
+        engine = db.engine
+    assert len(due) == len(COUNTRIES)
+
+    answers_per_commit: list[int] = []
+
+    def seen(conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("UPDATE checks") and "answered" in repr(parameters):
+            conn.info["answers"] = conn.info.get("answers", 0) + 1
+
+    def committed(conn: Any) -> None:
+        if conn.info.get("answers"):
+            answers_per_commit.append(conn.info.pop("answers"))
+            if len(answers_per_commit) == 1:
+                time.sleep(0.5)  # a slow fsync: the answers arriving meanwhile queue up
+
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", committed)
+
+    def attempt(check_id: str) -> None:
+        with app.app_context():
+            run_check(check_id)
+
+    threads = [threading.Thread(target=attempt, args=(check_id,)) for check_id in due]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(answers_per_commit) == len(COUNTRIES)  # every answer stored, once
+    # the first answer's commit was slow; the answers that came in while it ran were
+    # committed together after it, not one by one (one commit each would be all 1s)
+    assert answers_per_commit[0] == 1
+    assert max(answers_per_commit) >= len(COUNTRIES) // 2, answers_per_commit
+    with app.app_context():
+        application = db.session.scalars(select(Application)).one()
+        assert {c.status for c in application.checks} == {"answered"}
+        assert len(application.certificates) == 1  # issued once, by one of the threads
