@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from certificate.encryption import DataKeyring, load_data_keys
 from certificate.storage import open_document
 from tests.conftest import application_body
 from tests.databases import server_url
@@ -84,7 +83,7 @@ def test_a_worker_killed_mid_issuance_leaves_exactly_one_of_everything(tmp_path:
         folder = Path(service.env["IPC_INSTANCE_PATH"]) / "certificates"
         files = sorted(os.listdir(folder))
         assert files == sorted(f"{cid}.pdf" for _, cid, _ in certificates)  # no orphan, no pending
-        keys = DataKeyring(*load_data_keys(folder.parent, None))
+        keys = service.keyring()
         for _, certificate_id, digest in certificates:
             data = open_document(keys, (folder / f"{certificate_id}.pdf").read_bytes())
             assert hashlib.sha256(data).hexdigest() == digest
