@@ -8,7 +8,7 @@ same reason. Existing rows are sealed here, with the keys the running
 configuration loads (``IPC_DATA_KEYS`` or the instance's key file).
 
 Revision ID: b15607fc80e3
-Revises: de54ea1a7327
+Revises: 0cc5e73c9330
 Create Date: 2026-12-06 04:40:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b15607fc80e3'
-down_revision = 'de54ea1a7327'
+down_revision = '0cc5e73c9330'
 branch_labels = None
 depends_on = None
 

@@ -63,7 +63,7 @@ def test_the_upgrade_seals_outcomes_tokens_and_audit_details_already_stored(
     before = client.get(path, headers=auth).get_json()
     assert before["status"] == "complete"
 
-    clear = runner.invoke(args=["db", "downgrade", "de54ea1a7327"])  # the release before
+    clear = runner.invoke(args=["db", "downgrade", "0cc5e73c9330"])  # the release before
     assert clear.exit_code == 0, clear.output
     with app.app_context():
         outcomes = db.session.execute(text("SELECT outcome FROM checks")).scalars().all()
