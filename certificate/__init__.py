@@ -10,7 +10,7 @@ from flask import Flask
 
 from certificate import rate_limits
 from certificate.config import load_config
-from certificate.db import configure_sqlite, db
+from certificate.db import configure_sqlite, db, private_sqlite_file
 from certificate.extensions import csrf, limiter, login_manager, migrate
 from certificate.observability import configure_logging
 from certificate.resources import migrations_folder, templates_folder
@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
+            private_sqlite_file(db.engine)
             configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=migrations_folder(), render_as_batch=True)
     login_manager.init_app(app)

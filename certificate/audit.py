@@ -30,11 +30,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import JSON, Integer, String, func, select, text
+from sqlalchemy import Integer, String, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certificate.db import Base, DbSession, UTCDateTime, utcnow
-from certificate.encryption import keyring
+from certificate.encryption import EncryptedJSON, keyring
 
 GENESIS = "0" * 64
 _MAC_CONTEXT = b"ipc-audit-event.v1:"
@@ -52,7 +52,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     subject_type: Mapped[str] = mapped_column(String(30))
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # sealed (they name outcomes), padded so that an outcome's length does not show
+    details: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJSON("audit_events.details", block=128, minimum=256), default=dict
+    )
     # unique: two events can never follow the same one, so the chain cannot fork
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +59,22 @@ def new_id() -> str:
 def utcnow() -> datetime:
     """The current time, aware, in UTC. Tests move it with the ``clock`` fixture."""
     return datetime.now(UTC)
+
+
+def private_sqlite_file(engine: Engine) -> None:
+    """Create the SQLite file readable by its owner only (0600) before SQLite opens it.
+
+    SQLite gives its WAL and shared-memory files the database file's mode, so
+    they are private too. An existing file is made private as well.
+    """
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    with contextlib.suppress(OSError):  # a folder that does not exist: SQLite will say so
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            os.chmod(name, 0o600)
 
 
 def configure_sqlite(engine: Engine) -> None:

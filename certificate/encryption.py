@@ -2,9 +2,14 @@
 details, second-factor secrets and officers' questions.
 
 AES-256-GCM from ``cryptography``. Each stored value carries the id of the key
-that sealed it (``enc:v1:<kid>:<base64(nonce | ciphertext)>``) and is bound to
+that sealed it (``enc:v2:<kid>:<base64(nonce | ciphertext)>``) and is bound to
 its column (the column's name is the associated data), so a value copied into
-another column does not decrypt. Keys live outside the database: a JSON file in
+another column does not decrypt. Before sealing, the plaintext is padded
+(ISO/IEC 7816-4: a 0x80 byte, then zeros) to a multiple of the column's block
+and at least its minimum, so that a ciphertext's length does not tell
+``no_record`` from ``record_found``, nor an empty list of records from a short
+one. (``enc:v1:`` values, sealed before padding, still open; ``data
+reencrypt`` re-seals them padded.) Keys live outside the database: a JSON file in
 the instance folder (mode 0600, created on first use) or the ``IPC_DATA_KEYS``
 setting (the same JSON, from a secret store). ``flask --app wsgi keys
 rotate-data`` adds a key that seals from then on; ``flask --app wsgi data
@@ -27,7 +32,25 @@ from sqlalchemy import Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-PREFIX = "enc:v1:"
+PREFIX = "enc:v2:"
+UNPADDED_PREFIX = "enc:v1:"
+PREFIXES = (PREFIX, UNPADDED_PREFIX)
+PAD_MARK = b"\x80"
+
+
+def pad(plaintext: bytes, block: int, minimum: int = 0) -> bytes:
+    """``plaintext``, a 0x80 byte and zeros up to a multiple of ``block`` of at least ``minimum``."""
+    length = max(minimum, len(plaintext) + 1)
+    length += -length % block
+    return plaintext + PAD_MARK + b"\x00" * (length - len(plaintext) - 1)
+
+
+def unpad(padded: bytes) -> bytes:
+    """Undo :func:`pad`."""
+    end = padded.rstrip(b"\x00")
+    if not end.endswith(PAD_MARK):
+        raise DecryptionError("padding is damaged")
+    return end[:-1]
 
 
 class DecryptionError(Exception):
@@ -41,33 +64,37 @@ class DataKeyring:
     keys: dict[str, bytes] = field(default_factory=dict)
     current: str = ""
 
-    def seal(self, plaintext: bytes, purpose: str) -> str:
-        """Encrypt ``plaintext`` for the column named ``purpose``."""
+    def seal(self, plaintext: bytes, purpose: str, block: int = 16, minimum: int = 0) -> str:
+        """Encrypt ``plaintext`` for the column named ``purpose``, padded (see :func:`pad`)."""
         if not self.current:
             raise DecryptionError("no data-encryption key is configured")
         nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext, purpose.encode())
+        padded = pad(plaintext, block, minimum)
+        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, padded, purpose.encode())
         return f"{PREFIX}{self.current}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, stored: str, purpose: str) -> bytes:
         """Decrypt a value sealed by :meth:`seal` for the same ``purpose``."""
-        if not stored.startswith(PREFIX):
+        version = next((p for p in PREFIXES if stored.startswith(p)), None)
+        if version is None:
             raise DecryptionError("value is not encrypted")
-        kid, _, payload = stored[len(PREFIX) :].partition(":")
+        kid, _, payload = stored[len(version) :].partition(":")
         key = self.keys.get(kid)
         if key is None:
             raise DecryptionError(f"unknown data key {kid!r}")
         raw = base64.b64decode(payload)
         try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], purpose.encode())
+            plaintext = AESGCM(key).decrypt(raw[:12], raw[12:], purpose.encode())
         except Exception as exc:
             raise DecryptionError("value does not decrypt") from exc
+        return unpad(plaintext) if version == PREFIX else plaintext
 
     def key_id(self, stored: str) -> str | None:
         """The id of the key that sealed ``stored``."""
-        if not stored.startswith(PREFIX):
+        version = next((p for p in PREFIXES if stored.startswith(p)), None)
+        if version is None:
             return None
-        return stored[len(PREFIX) :].partition(":")[0]
+        return stored[len(version) :].partition(":")[0]
 
 
 _keyring = DataKeyring()
@@ -127,19 +154,25 @@ def write_key_file(path: Path, document: dict[str, Any], *, add_new: bool) -> st
 
 
 class EncryptedText(TypeDecorator[str]):
-    """A text column stored encrypted; ``purpose`` names the column (associated data)."""
+    """A text column stored encrypted; ``purpose`` names the column (associated data).
+
+    ``block`` and ``minimum`` set the padding (see :func:`pad`): choose them so
+    that the values whose difference matters seal to the same length.
+    """
 
     impl = Text
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, block: int = 16, minimum: int = 0) -> None:
         super().__init__()
         self.purpose = purpose
+        self.block = block
+        self.minimum = minimum
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return _keyring.seal(value.encode(), self.purpose)
+        return _keyring.seal(value.encode(), self.purpose, self.block, self.minimum)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
@@ -148,19 +181,22 @@ class EncryptedText(TypeDecorator[str]):
 
 
 class EncryptedJSON(TypeDecorator[Any]):
-    """A JSON value stored encrypted."""
+    """A JSON value stored encrypted, padded like :class:`EncryptedText`."""
 
     impl = Text
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, block: int = 16, minimum: int = 0) -> None:
         super().__init__()
         self.purpose = purpose
+        self.block = block
+        self.minimum = minimum
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return _keyring.seal(json.dumps(value, separators=(",", ":")).encode(), self.purpose)
+        plaintext = json.dumps(value, separators=(",", ":")).encode()
+        return _keyring.seal(plaintext, self.purpose, self.block, self.minimum)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         if value is None:

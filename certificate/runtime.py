@@ -13,11 +13,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from certificate.db import db
-from certificate.encryption import install_keys, load_data_keys
+from certificate.encryption import install_keys, keyring, load_data_keys
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore
 from certificate.signing.pades import PadesSource
-from certificate.storage import FileStore, LocalFileStore
+from certificate.storage import FileStore, LocalFileStore, SealedFileStore
 from certificate.verify.history import HistoryBuffer
 from certificate.verify.lookup import CertificateReader
 from certificate.verify.service import VerificationKeys, Verifier
@@ -54,7 +54,7 @@ def build_runtime(app: Flask) -> Runtime:
         registry=load_registry(config),
         keys=FileKeyStore(instance / "keys"),
         verifier=_verifier(app),
-        files=LocalFileStore(instance / "certificates"),
+        files=SealedFileStore(LocalFileStore(instance / "certificates"), keyring()),
         issuance=IssuanceSettings(
             base_url=config["BASE_URL"],
             issuer=str(config["ISSUER"]),

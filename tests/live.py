@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from certificate.encryption import DataKeyring, load_data_keys
 from tests.databases import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +112,11 @@ class LiveService:
                 return [tuple(row) for row in connection.execute(text(sql), params)]
         finally:
             engine.dispose()
+
+    def keyring(self) -> DataKeyring:
+        """The instance's data keys, to open sealed values as an operator holding them can."""
+        instance = Path(self.env["IPC_INSTANCE_PATH"])
+        return DataKeyring(*load_data_keys(instance, self.env.get("IPC_DATA_KEYS")))
 
     def start(self) -> None:
         """Start the web process and wait until it answers /healthz."""

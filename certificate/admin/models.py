@@ -46,7 +46,10 @@ class PendingAction(Base):
     subject_id: Mapped[str] = mapped_column(String(64), index=True)
     # what is applied on approval: the answer, records included, for answer_check;
     # sealed like the records themselves, and cleared once the action is decided
-    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON("pending_actions.payload"))
+    # an answer entered by hand (outcome and records) waits here: padded like checks.records
+    payload: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("pending_actions.payload", block=256, minimum=2048)
+    )
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.db import Base, UTCDateTime, new_id, utcnow
-from certificate.encryption import EncryptedJSON
+from certificate.encryption import EncryptedJSON, EncryptedText
 
 if TYPE_CHECKING:
     from certificate.applications.models import Application
@@ -46,9 +46,12 @@ class Check(Base):
     position: Mapped[int] = mapped_column(Integer)
     country: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(20), default=CheckStatus.QUEUED.value)
-    outcome: Mapped[str | None] = mapped_column(String(30))
+    # sealed, padded to one length: a stolen copy of the database cannot tell the outcomes
+    # apart (nothing filters on it in SQL; see docs/security.md)
+    outcome: Mapped[str | None] = mapped_column(EncryptedText("checks.outcome", block=32))
+    # padded to at least 2 KiB: an empty list looks like a short list of records
     records: Mapped[list[dict[str, Any]]] = mapped_column(
-        EncryptedJSON("checks.records"), default=list
+        EncryptedJSON("checks.records", block=256, minimum=2048), default=list
     )
     reference: Mapped[str | None] = mapped_column(String(200))
     authority: Mapped[str | None] = mapped_column(String(200))

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.db import Base, UTCDateTime, utcnow
+from certificate.encryption import EncryptedText
 
 if TYPE_CHECKING:
     from certificate.applications.models import Application
@@ -34,7 +35,10 @@ class Certificate(Base):
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     kid: Mapped[str] = mapped_column(String(64))
-    token: Mapped[str | None] = mapped_column(Text)  # None once purged
+    # the signed claims (name, date of birth, every outcome): sealed; None once purged
+    token: Mapped[str | None] = mapped_column(
+        EncryptedText("certificates.token", block=256, minimum=1024)
+    )
     # the holder's date of birth, for typed verification; after the data's lifetime only
     # its keyed hash remains (``holder_dob_hash``), and the token is dropped
     holder_date_of_birth: Mapped[date | None] = mapped_column(Date)

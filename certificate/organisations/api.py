@@ -6,18 +6,21 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from pydantic import ValidationError
 
 from certificate.api_common import json_body, parse, respond
 from certificate.auth.bearer import api_user, bearer_user, require_bearer
 from certificate.auth.models import Role
 from certificate.db import db, utcnow
-from certificate.errors import ApiError
+from certificate.errors import ApiError, validation_fields
 from certificate.openapi import BEARER, operation
 from certificate.organisations import requests, service, webhooks
 from certificate.organisations.models import CandidateRequest, Organisation, RequestStatus
 from certificate.organisations.schemas import (
     ApiKeyIn,
     ApiKeyOut,
+    BatchIn,
+    BatchOut,
     RequestCreated,
     RequestIn,
     RequestList,
@@ -27,7 +30,8 @@ from certificate.organisations.schemas import (
     WebhookIn,
 )
 from certificate.runtime import runtime
-from certificate.verify.service import verify_token
+from certificate.verify.schemas import NumberVerification, TokenVerification
+from certificate.verify.service import verify_number, verify_token
 
 bp = Blueprint("organisations_api", __name__, url_prefix="/api/v1")
 
@@ -261,3 +265,70 @@ def create_webhook() -> ResponseReturnValue:
         ) from exc
     db.session.commit()
     return respond(WebhookCreated(id=hook.id, secret=hook.secret), 201)
+
+
+def _organisation_by_key() -> Organisation:
+    """The organisation of this request's API key; 401 for anything else."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    organisation = (
+        service.organisation_for_key(db.session, credential.strip(), utcnow())
+        if scheme.lower() == "bearer"
+        else None
+    )
+    if organisation is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "An organisation's API key is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="ipc"'},
+        )
+    return organisation
+
+
+def _batch_item(index: int, item: dict[str, Any]) -> TokenVerification | NumberVerification:
+    """One item as a token or a typed number; 400 naming ``items.N.field`` otherwise."""
+    model: type[TokenVerification] | type[NumberVerification] = (
+        TokenVerification if "token" in item else NumberVerification
+    )
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        fields = {f"items.{index}.{k}": v for k, v in validation_fields(exc).items()}
+        raise ApiError(
+            400, "invalid_request", f"Item {index} is not a token or a typed number.", fields
+        ) from exc
+
+
+@bp.post("/verify/batch")
+@operation(
+    "Verify up to 1,000 certificates at once, in order (organisation API key)",
+    body=BatchIn,
+    responses={200: BatchOut},
+    errors=(400, 401, 415),
+    security=BEARER,
+)
+def verify_batch() -> ResponseReturnValue:
+    """Each item's v2 verification answer, recorded under the organisation's registered name."""
+    organisation = _organisation_by_key()
+    data = parse(BatchIn, json_body())
+    items = [_batch_item(i, item) for i, item in enumerate(data.items)]
+    verifier = runtime().verifier
+    now = utcnow()
+    results = []
+    for item in items:
+        if isinstance(item, TokenVerification):
+            answer = verify_token(verifier, item.token.strip(), now, organisation=organisation.name)
+        else:
+            answer = verify_number(
+                verifier,
+                item.certificate_id,
+                item.date_of_birth,
+                now,
+                organisation=organisation.name,
+            )
+        results.append(answer.as_dict())
+    db.session.commit()  # the key's last use
+    response, status = respond(BatchOut(results=results))
+    response.headers["Cache-Control"] = "no-store"
+    return response, status

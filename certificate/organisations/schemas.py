@@ -77,3 +77,20 @@ class WebhookCreated(BaseModel):
 
     id: str
     secret: str
+
+
+MAX_BATCH = 1000
+
+
+class BatchIn(BaseModel):
+    """``POST /api/v1/verify/batch``: up to 1,000 tokens or typed numbers, answered in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchOut(BaseModel):
+    """One verification answer per item, in the order sent."""
+
+    results: list[dict[str, Any]]

@@ -21,6 +21,7 @@ from certificate.db import db
 from certificate.encryption import keyring, reencrypt_all
 from certificate.runtime import runtime
 from certificate.signing.keys import active_key
+from certificate.storage import SealedFileStore
 from certificate.upkeep.tasks import purge
 
 audit = AppGroup("audit", help="The audit log.")
@@ -92,3 +93,7 @@ def reencrypt_command() -> None:
     db.session.commit()
     for column, count in counts.items():
         click.echo(f"{column}: {count} value(s) sealed with key {keyring().current}")
+    files = runtime().files
+    if isinstance(files, SealedFileStore):
+        count = files.reseal()
+        click.echo(f"documents: {count} file(s) sealed with key {keyring().current}")

@@ -219,6 +219,24 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("organisations_api.create_request", "POST"): member_api(),
     ("organisations_api.list_requests", "GET"): member_api(),
     ("organisations_api.create_webhook", "POST"): member_api(),
+    # the candidate's page of a request (an unknown one: 404 to applicants)
+    ("requests.show", "GET"): {
+        **applicant_page(owned=False),
+        "applicant": NOT_FOUND,
+        "other_applicant": NOT_FOUND,
+    },
+    ("requests.share", "POST"): {
+        **applicant_page(owned=False),
+        "applicant": NOT_FOUND,
+        "other_applicant": NOT_FOUND,
+    },
+    ("requests.stop", "POST"): {
+        **applicant_page(owned=False),
+        "applicant": NOT_FOUND,
+        "other_applicant": NOT_FOUND,
+    },
+    # an organisation's API key only: no user's token opens it
+    ("organisations_api.verify_batch", "POST"): everyone(UNAUTHORIZED),
     # a candidate shares their own application: the empty body is a 400, an unknown request a 404
     ("organisations_api.share", "POST"): applicant_api(owned=False),
     ("organisations_api.stop_sharing", "DELETE"): {

@@ -324,7 +324,7 @@ def pdf_text(http: httpx.Client, service: LiveService, certificate: dict[str, An
 
 
 def stored_check(service: LiveService, application_id: str, country: str) -> dict[str, Any]:
-    """The check's row, read from the service's database."""
+    """The check's row, read from the service's database (the outcome opened with the keys)."""
     [row] = service.query(
         "SELECT id, status, outcome, reference, attempts, last_error "
         "FROM checks WHERE application_id = :a AND country = :c",
@@ -332,7 +332,12 @@ def stored_check(service: LiveService, application_id: str, country: str) -> dic
         c=country,
     )
     names = ("id", "status", "outcome", "reference", "attempts", "last_error")
-    return dict(zip(names, row, strict=True))
+    stored = dict(zip(names, row, strict=True))
+    if stored["outcome"] is not None:
+        stored["outcome"] = (
+            service.keyring().open(str(stored["outcome"]), "checks.outcome").decode()
+        )
+    return stored
 
 
 def audit_actions(service: LiveService, check_id: str) -> list[str]:

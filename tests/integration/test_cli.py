@@ -71,7 +71,8 @@ def test_demo_seed_is_idempotent(app: Flask, runner: FlaskCliRunner) -> None:
     assert "password:" in first.output
     with app.app_context():
         roles = sorted(u.role for u in db.session.scalars(select(User)))
-    assert roles == ["admin", "agency-officer", "applicant"]
+    assert roles == ["admin", "agency-officer", "applicant", "employer", "id-checker"]
+    assert "Demo Children's Charity" in second.output
     from certificate.agency.service import enabled_agency
 
     with app.app_context():

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from certificate.storage import open_document
 from tests.conftest import application_body
 from tests.databases import server_url
 from tests.live import LiveService, live_service
@@ -82,8 +83,9 @@ def test_a_worker_killed_mid_issuance_leaves_exactly_one_of_everything(tmp_path:
         folder = Path(service.env["IPC_INSTANCE_PATH"]) / "certificates"
         files = sorted(os.listdir(folder))
         assert files == sorted(f"{cid}.pdf" for _, cid, _ in certificates)  # no orphan, no pending
+        keys = service.keyring()
         for _, certificate_id, digest in certificates:
-            data = (folder / f"{certificate_id}.pdf").read_bytes()
+            data = open_document(keys, (folder / f"{certificate_id}.pdf").read_bytes())
             assert hashlib.sha256(data).hexdigest() == digest
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,7 +48,7 @@ def test_a_database_dump_holds_no_document_number_or_record_details(
     assert "RECORDHOLDER" in dump  # the dump is real: unencrypted fields are there
     assert DOCUMENT_CANARY not in dump
     assert RECORD_CANARY not in dump
-    assert "enc:v1:" in dump
+    assert "enc:v2:" in dump
 
 
 def test_values_are_bound_to_their_column(app: Flask, filed: dict[str, Any]) -> None:
@@ -123,3 +125,101 @@ def test_record_content_and_tokens_never_reach_the_logs(
     assert caplog.records, "the service logs something, or this test proves nothing"
     for secret in (DOCUMENT_CANARY, RECORD_CANARY, token, auth["Authorization"].split()[1]):
         assert secret not in logged
+
+
+# --- audit finding 3: the fact of a conviction at rest
+
+
+def _raw_copy(app: Flask) -> bytes:
+    """What a thief holds: the database's bytes and every file of the instance folder but
+    the data keys (kept in a secret store in production)."""
+    instance = Path(app.instance_path)
+    stolen = [
+        path.read_bytes()
+        for path in instance.rglob("*")
+        if path.is_file() and path.name != "data-keys.json"
+    ]
+    with app.app_context():
+        url = db.engine.url
+        if url.get_backend_name() == "sqlite":
+            database = Path(str(url.database))  # the file, its WAL and shared memory
+            stolen += [p.read_bytes() for p in database.parent.glob(database.name + "*")]
+        else:
+            stolen.append(_dump(app).encode())
+    return b"\n".join(stolen)
+
+
+def _file(app: Flask, client: FlaskClient, auth: dict[str, str], family: str) -> dict[str, Any]:
+    body = application_body(family)
+    created = client.post("/api/v1/applications", json=body, headers=auth).get_json()
+    drain(app)
+    done = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
+    assert done["status"] == "complete", done
+    return dict(done)
+
+
+def test_a_copy_without_the_keys_reveals_no_outcome_record_or_certificate(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    convicted = _file(app, client, auth, "RECORDHOLDER")
+    clear = _file(app, client, auth, "Okafor")
+    assert {c["outcome"] for c in convicted["checks"]} == {"record_found"}
+    assert {c["outcome"] for c in clear["checks"]} == {"no_record"}
+    pdf = client.get(convicted["certificate"]["pdf_url"], headers=auth)
+    assert pdf.data.startswith(b"%PDF-")  # the owner still gets the document
+    token = convicted["certificate"]["verify_url"].split("#", 1)[1]
+    claims = client.post("/api/v1/verify", json={"token": token}).get_json()["certificate"]
+
+    stolen = _raw_copy(app)
+    assert b"RECORDHOLDER" in stolen  # the copy is real: the applicant's name is in it
+    for secret in (
+        b"record_found",
+        b"no_record",
+        RECORD_CANARY.encode(),
+        b"Sandbox High Court",
+        token.encode(),
+        token.split(".")[1].encode(),  # the signed claims
+        b"%PDF-",  # no certificate document in clear
+    ):
+        assert secret not in stolen, secret
+    assert claims is not None
+
+
+def test_sealed_values_do_not_tell_outcomes_apart_by_length(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    _file(app, client, auth, "RECORDHOLDER")
+    _file(app, client, auth, "NOMATCHIA")
+    _file(app, client, auth, "Okafor")
+    with app.app_context():
+        outcomes = {len(v) for (v,) in db.session.execute(text("SELECT outcome FROM checks"))}
+        records = {len(v) for (v,) in db.session.execute(text("SELECT records FROM checks"))}
+        tokens = {len(v) for (v,) in db.session.execute(text("SELECT token FROM certificates"))}
+        answered = db.session.execute(
+            text("SELECT details FROM audit_events WHERE action = 'check.answered'")
+        ).all()
+    assert len(outcomes) == 1
+    assert len(records) == 1
+    assert len(tokens) == 1
+    assert len({len(v) for (v,) in answered}) == 1
+
+
+def test_the_database_and_instance_files_are_private(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    _file(app, client, auth, "RECORDHOLDER")
+    instance = Path(app.instance_path)
+    assert stat.S_IMODE(instance.stat().st_mode) == 0o700
+    documents = list((instance / "certificates").iterdir())
+    assert documents
+    for path in documents:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    with app.app_context():
+        url = db.engine.url
+        if url.get_backend_name() != "sqlite":
+            return
+        database = Path(str(url.database))
+    files = list(database.parent.glob(database.name + "*"))
+    assert any(p.name.endswith("-wal") for p in files)
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

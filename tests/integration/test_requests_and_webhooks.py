@@ -190,3 +190,35 @@ def test_webhooks_to_private_addresses_are_refused(app_config: dict[str, Any]) -
     assert bad_event.status_code == 400
     with app.app_context():
         assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_candidate_shares_and_stops_from_the_page(app_config: dict[str, Any]) -> None:
+    from tests.conftest import web_login
+
+    app = _app(app_config, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    org = _organisation(app)
+    _member(app, "hr@stc.example", "employer", org)
+    employer = _token(client, "hr@stc.example")
+    request_id = client.post(
+        "/api/v1/requests",
+        json={"email": "ada@example.org", "purpose": "Teacher"},
+        headers=employer,
+    ).get_json()["id"]
+    candidate = signup_and_token(client, "ada@example.org")
+    filed = client.post(
+        "/api/v1/applications", json=application_body(), headers=candidate
+    ).get_json()
+    page = app.test_client()
+    web_login(app, page, "ada@example.org", "correct horse battery")
+    shown = page.get(f"/requests/{request_id}").get_data(as_text=True)
+    assert "Save the Children Kenya asks for your certificate" in shown
+    assert (
+        page.post(f"/requests/{request_id}/share", data={"application_id": filed["id"]}).status_code
+        == 303
+    )
+    listed = client.get("/api/v1/requests", headers=employer).get_json()["requests"]
+    assert listed[0]["status"] == "shared"
+    assert page.post(f"/requests/{request_id}/stop").status_code == 303
+    listed = client.get("/api/v1/requests", headers=employer).get_json()["requests"]
+    assert (listed[0]["status"], listed[0]["certificate"]) == ("stopped", None)

@@ -317,7 +317,7 @@ def test_an_answer_by_hand_takes_effect_only_when_a_second_admin_approves(
         raw = db.session.execute(
             text("SELECT payload FROM pending_actions WHERE id = :id"), {"id": action.id}
         ).scalar_one()
-    assert raw.startswith("enc:v1:")
+    assert raw.startswith("enc:v2:")
     assert "bicycle" not in raw
 
     # the list shows no records; the review page does, and that view is audited

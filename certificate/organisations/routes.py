@@ -1,0 +1,69 @@
+"""The candidate's page for a request: what is asked, by whom, and the choice to share or stop."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from certificate.applications.service import list_owned
+from certificate.auth.access import applicant_required
+from certificate.db import db, utcnow
+from certificate.organisations import requests
+from certificate.organisations.models import CandidateRequest
+
+bp = Blueprint("requests", __name__)
+
+
+def _request_for_candidate(request_id: str) -> CandidateRequest:
+    item = db.session.get(CandidateRequest, request_id)
+    if item is None or item.candidate_id not in (None, current_user.id):
+        abort(404, "There is no such request.")
+    return item
+
+
+@bp.get("/requests/<request_id>")
+@applicant_required
+def show(request_id: str) -> ResponseReturnValue:
+    """Who asks, why, and the candidate's applications to choose from."""
+    item = _request_for_candidate(request_id)
+    return render_template(
+        "organisations/request.html",
+        item=item,
+        applications=list_owned(db.session, current_user._get_current_object()),
+    )
+
+
+@bp.post("/requests/<request_id>/share")
+@applicant_required
+def share(request_id: str) -> ResponseReturnValue:
+    """Share the chosen application (the candidate's consent)."""
+    item = _request_for_candidate(request_id)
+    try:
+        requests.share(
+            db.session,
+            item.id,
+            current_user._get_current_object(),
+            request.form.get("application_id", ""),
+            now=utcnow(),
+        )
+    except (requests.RequestNotFound, requests.NotShareable):
+        db.session.rollback()
+        abort(400, "Choose one of your applications to share.")
+    db.session.commit()
+    flash(f"Shared with {item.organisation.name}. You can stop sharing at any time.", "success")
+    return redirect(url_for("requests.show", request_id=item.id), 303)
+
+
+@bp.post("/requests/<request_id>/stop")
+@applicant_required
+def stop(request_id: str) -> ResponseReturnValue:
+    """Stop sharing: the organisation sees nothing more."""
+    item = _request_for_candidate(request_id)
+    try:
+        requests.stop_sharing(db.session, item.id, current_user._get_current_object(), now=utcnow())
+    except requests.RequestNotFound:
+        abort(404, "There is no such request.")
+    db.session.commit()
+    flash(f"{item.organisation.name} no longer sees your certificate.", "success")
+    return redirect(url_for("requests.show", request_id=item.id), 303)
