@@ -26,7 +26,12 @@ from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
 from certificate.issuance.service import issue_if_ready, settle_document
 from certificate.notifications import outbox
-from certificate.observability import CERTIFICATES_ISSUED, ISSUANCE_SECONDS, timed
+from certificate.observability import (
+    CERTIFICATES_ISSUED,
+    ISSUANCE_FAILURES,
+    ISSUANCE_SECONDS,
+    timed,
+)
 from certificate.periodic import run_periodic_tasks
 from certificate.runtime import runtime
 from certificate.warmup import prepare
@@ -194,6 +199,10 @@ def issue_for(application_id: str) -> None:
     application = db.session.get(Application, application_id, populate_existing=True)
     if application is None:
         return
+    retry_at = application.issuance_retry_at
+    if retry_at is not None and retry_at > utcnow():
+        db.session.rollback()
+        return  # it failed before: the next attempt waits for its backoff
     try:
         with timed(ISSUANCE_SECONDS):
             certificate = issue_if_ready(
@@ -208,9 +217,35 @@ def issue_for(application_id: str) -> None:
     except IntegrityError:
         db.session.rollback()  # another worker issued it first; its PDF stays pending
         return
+    except Exception as exc:  # isolated: this application waits, every other one goes on
+        db.session.rollback()
+        _issuance_failed(application_id, exc)
+        return
     if certificate is not None:
         settle_document(rt.files, certificate.id)
         CERTIFICATES_ISSUED.inc()
+
+
+#: Backoff of a failed issuance: a minute, doubling up to six hours (with jitter).
+ISSUANCE_RETRY_BASE_SECONDS = 60.0
+ISSUANCE_RETRY_MAX_SECONDS = 6 * 3600.0
+
+
+def _issuance_failed(application_id: str, exc: Exception) -> None:
+    """Log, count and schedule a retry with capped exponential backoff; the operators'
+    failed-checks page lists the application with its error."""
+    log.exception("issuance for application %s failed; retried with backoff", application_id)
+    ISSUANCE_FAILURES.inc()
+    application = db.session.get(Application, application_id, populate_existing=True)
+    if application is None:  # pragma: no cover - applications are never deleted
+        return
+    application.issuance_failures += 1
+    delay = checks.backoff_delay(
+        application.issuance_failures, ISSUANCE_RETRY_BASE_SECONDS, ISSUANCE_RETRY_MAX_SECONDS
+    )
+    application.issuance_retry_at = utcnow() + timedelta(seconds=delay)
+    application.issuance_error = f"{type(exc).__name__}: {exc}"[:500]
+    db.session.commit()
 
 
 def sweep() -> list[str]:
@@ -220,7 +255,8 @@ def sweep() -> list[str]:
     now = utcnow()
     touched = checks.expire_overdue(db.session, now)
     db.session.commit()
-    for application_id in sorted(touched | set(checks.applications_awaiting_issuance(db.session))):
+    owed = checks.applications_awaiting_issuance(db.session, now)
+    for application_id in [*sorted(touched - set(owed)), *owed]:
         issue_for(application_id)
     due = checks.due_check_ids(db.session, utcnow())
     db.session.rollback()

@@ -44,6 +44,9 @@ AGENCY_ANSWER_SECONDS = Histogram(
     buckets=(1, 10, 60, 600, 3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400),
 )
 CERTIFICATES_ISSUED = Counter("ipc_certificates_issued_total", "Certificates issued")
+ISSUANCE_FAILURES = Counter(
+    "ipc_issuance_failures_total", "Issuance attempts that failed and were scheduled for a retry"
+)
 ISSUANCE_SECONDS = Histogram("ipc_issuance_seconds", "Time to sign, render and store a certificate")
 VERIFICATIONS = Counter("ipc_verifications_total", "Verifications answered", ["method", "status"])
 VERIFICATION_SECONDS = Histogram(
@@ -95,6 +98,7 @@ def timed(histogram: Histogram, **labels: str) -> Iterator[None]:
 _INSTRUMENTS: tuple[Collector, ...] = (
     AGENCY_ANSWER_SECONDS,
     CERTIFICATES_ISSUED,
+    ISSUANCE_FAILURES,
     ISSUANCE_SECONDS,
     VERIFICATIONS,
     VERIFICATION_SECONDS,

@@ -53,6 +53,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "admin/checks.html",
         checks=checks.failed_checks(db.session),
+        issuances=checks.failed_issuances(db.session),
         awaiting=approvals.open_action_subjects(db.session, ActionKind.ANSWER_CHECK),
         country_name=country_name,
         when=when,

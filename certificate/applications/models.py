@@ -58,6 +58,12 @@ class Application(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    #: Issuance that failed (rendering, signing, storage): retried with backoff at
+    #: ``issuance_retry_at``, shown to operators with the last error, and never in
+    #: the way of any other application's certificate.
+    issuance_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    issuance_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issuance_error: Mapped[str | None] = mapped_column(Text)
 
     residences: Mapped[list[Residence]] = relationship(
         back_populates="application", order_by="Residence.position", cascade="all, delete-orphan"

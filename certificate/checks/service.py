@@ -321,8 +321,13 @@ def all_final(application: Application) -> bool:
     return all(check.status in FINAL_STATUSES for check in application.checks)
 
 
-def applications_awaiting_issuance(session: DbSession, limit: int = 200) -> list[str]:
-    """In-progress applications whose checks are all final (issuance still owed)."""
+def applications_awaiting_issuance(
+    session: DbSession, now: datetime | None = None, limit: int = 200
+) -> list[str]:
+    """In-progress applications whose checks are all final (issuance still owed).
+
+    With ``now``, one whose issuance failed is left out until its retry is due.
+    """
     open_check = (
         select(Check.id)
         .where(
@@ -334,7 +339,21 @@ def applications_awaiting_issuance(session: DbSession, limit: int = 200) -> list
     return list(
         session.scalars(
             select(Application.id)
-            .where(Application.status == ApplicationStatus.IN_PROGRESS.value, ~open_check)
+            .where(
+                Application.status == ApplicationStatus.IN_PROGRESS.value,
+                ~open_check,
+                *(
+                    ()
+                    if now is None
+                    else (
+                        or_(
+                            Application.issuance_retry_at.is_(None),
+                            Application.issuance_retry_at <= now,
+                        ),
+                    )
+                ),
+            )
+            .order_by(Application.issuance_failures, Application.created_at)
             .limit(limit)
         )
     )
@@ -353,6 +372,20 @@ def resume_deadline(check: Check, *, now: datetime) -> None:
     if check.deadline_at is not None:
         check.deadline_at += max(now - check.paused_at, timedelta(0))
     check.paused_at = None
+
+
+def failed_issuances(session: DbSession) -> list[Application]:
+    """Applications whose certificate could not be issued yet, the longest-failing first."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.status == ApplicationStatus.IN_PROGRESS.value,
+                Application.issuance_failures > 0,
+            )
+            .order_by(Application.issuance_failures.desc(), Application.created_at)
+        )
+    )
 
 
 def failed_checks(session: DbSession) -> list[Check]:

@@ -100,6 +100,7 @@ _EN: dict[str, str] = {
         "{months} month(s) of the declared residence are not covered by a confirmed answer."
     ),
     "coverage_full": N_("Every declared residence period is covered by an answer."),
+    "page_of": N_("Page {page} of {pages}"),
     "verify_heading": N_("Verification"),
     "verify": N_(
         "Scan the QR code or visit {base_url}/v and enter the certificate number and date of birth."

@@ -1,4 +1,4 @@
-"""Render a :class:`CertificateDocument` as a one-page A4 PDF.
+"""Render a :class:`CertificateDocument` as an A4 PDF (one page when it fits).
 
 Layout, top to bottom: an optional SPECIMEN banner, the title with the
 certificate number and dates, the holder's identity beside the verification
@@ -6,9 +6,10 @@ QR code, a short statement of what the certificate does and does not say,
 and the table of countries with any records under their country. The page is
 mirrored for right-to-left languages.
 
-Everything must fit on exactly one page: the renderer tries decreasing text
-sizes until it does, and refuses (``ValueError``) rather than drop content or
-spill onto a second page.
+A certificate is one page when it can be: the renderer tries decreasing text
+sizes until everything fits. A longer one (many countries, many records)
+continues on further pages at a readable size; every page carries the
+certificate number and "page n of m" in its footer, and nothing is dropped.
 
 Text in any script goes through :class:`_Text`, which shapes Arabic
 (``arabic-reshaper``), reorders mixed-direction lines (``python-bidi``) and
@@ -83,6 +84,8 @@ QR_COLUMN_WIDTH = 47 * mm
 
 #: Base text sizes, largest first: the largest that fits one page is used.
 FONT_SIZES = tuple(x / 4 for x in range(34, 19, -1))  # 8.5 down to 5.0 pt
+#: The text size of a certificate too long for one page (it takes as many as it needs).
+MULTI_PAGE_SIZE = 7.5
 
 INK = colors.HexColor("#1A1A1A")
 NAVY = colors.HexColor("#1F3A5F")
@@ -543,13 +546,18 @@ class _Builder:
         end.alignment = s.end_alignment
         number = s.make(1.75, bold=True, leading=1.15)
         number.alignment = s.end_alignment
+        right_width = 62 * mm
+        # the number is never broken across lines: smaller type when it is too wide
+        natural = pdfmetrics.stringWidth(doc.certificate_id, number.fontName, number.fontSize)
+        if natural > right_width - 2:
+            number.fontSize *= (right_width - 2) / natural
+            number.leading = number.fontSize * 1.15
         block = [
             self.label(t["certificate_number"], end),
             self.value(doc.certificate_id, number),
             self.label(f"{t['issued_on']}{t['colon']}{self.dated(doc.issued_on)}", end),
             self.label(f"{t['expires_on']}{t['colon']}{self.dated(doc.expires_on)}", end),
         ]
-        right_width = 62 * mm
         table = Table(
             [self.row([title, block])],
             colWidths=self.widths([CONTENT_WIDTH - right_width, right_width]),
@@ -713,18 +721,20 @@ class _Builder:
         for index, line in enumerate(self.doc.countries):
             first = len(rows)
             rows.append(self.row(self.country_cells(line)))
-            if line.records:
-                start, stop = sorted((self.col(1, 5), self.col(4, 5)))
+            # one row per record, so that a long list continues on the next page
+            start, stop = sorted((self.col(1, 5), self.col(4, 5)))
+            for part in self.record_tables(line, sum(widths[1:])):
                 record_row: list[Any] = [""] * 5
-                record_row[start] = self.records_table(line, sum(widths[1:]))
+                record_row[start] = part
                 rows.append(record_row)
                 commands.append(("SPAN", (start, len(rows) - 1), (stop, len(rows) - 1)))
                 commands.append(("TOPPADDING", (0, len(rows) - 1), (-1, len(rows) - 1), 0))
+                commands.append(("BOTTOMPADDING", (0, len(rows) - 1), (-1, len(rows) - 1), 0))
             last = len(rows) - 1
             if index % 2 == 1:
                 commands.append(("BACKGROUND", (0, first), (-1, last), SHADE))
             commands.append(("LINEBELOW", (0, last), (-1, last), 0.3, RULE))
-        table = Table(rows, colWidths=self.widths(widths))
+        table = Table(rows, colWidths=self.widths(widths), repeatRows=1)
         table.setStyle(TableStyle(commands))
         return table
 
@@ -758,32 +768,39 @@ class _Builder:
             authority_cells,
         ]
 
-    def records_table(self, line: CountryLine, width: float) -> Table:
+    def record_tables(self, line: CountryLine, width: float) -> list[Table]:
+        """The records' header, then one single-row table per record (same columns)."""
+        if not line.records:
+            return []
         t, s = self.t, self.s
         keys = ("offence", "category", "date", "court", "sentence")
         fractions = (0.27, 0.15, 0.12, 0.22, 0.24)
         head = s.make(0.82, bold=True, colour=MUTED)
         body = s.make(0.85)
+        column_widths = self.widths([width * f for f in fractions])
         rows = [self.row([self.label(t[key], head) for key in keys])]
         for record in line.records:
             category = category_words(self.doc.language, record.category)
             values = (record.offence, category, record.date, record.court, record.sentence)
             rows.append(self.row([self.value(v or "—", body) for v in values]))
-        table = Table(rows, colWidths=self.widths([width * f for f in fractions]))
-        table.setStyle(
-            TableStyle(
-                [
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                    ("TOPPADDING", (0, 0), (-1, -1), 0.8),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+        tables = []
+        for index, row in enumerate(rows):
+            table = Table([row], colWidths=column_widths)
+            commands: list[tuple[Any, ...]] = [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 0.8),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.2),
+            ]
+            if index == 0:
+                commands += [
                     ("LINEABOVE", (0, 0), (-1, 0), 0.4, OUTCOME_COLOURS["record_found"]),
                     ("LINEBELOW", (0, 0), (-1, 0), 0.25, RULE),
                 ]
-            )
-        )
-        return table
+            table.setStyle(TableStyle(commands))
+            tables.append(table)
+        return tables
 
     def coverage(self) -> Table:
         """One short line per residence period no definitive answer covers."""
@@ -828,12 +845,14 @@ class _Builder:
 
     # page decoration ----------------------------------------------------
 
-    def footer(self) -> _Text:
+    def footer(self, page: int, pages: int | None) -> _Text:
+        """Every page: the number, the dates, and "page n of m" (m unknown on a first pass)."""
         t, doc = self.t, self.doc
+        page_of = t["page_of"].format(page=self.ltr(str(page)), pages=self.ltr(str(pages or page)))
         text = "   ·   ".join(
             [
-                t["title"],
                 f"{t['certificate_number']} {self.embed(doc.certificate_id)}",
+                page_of,
                 f"{t['issued_on']}{t['colon']}{self.ltr(_iso(doc.issued_on))}",
                 f"{t['expires_on']}{t['colon']}{self.ltr(_iso(doc.expires_on))}",
             ]
@@ -853,14 +872,14 @@ def _iso(value: date) -> str:
 # Pages
 
 
-def _decorate(builder: _Builder, pages: list[int]) -> Any:
+def _decorate(builder: _Builder, pages: list[int], total: int | None) -> Any:
     """Return the onPage callback: watermark, footer, page counting."""
 
     def on_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
         pages.append(canvas.getPageNumber())
         if builder.doc.specimen:
             _draw_watermark(canvas)
-        footer = builder.footer()
+        footer = builder.footer(canvas.getPageNumber(), total)
         _, height = footer.wrapOn(canvas, CONTENT_WIDTH, MARGIN_BOTTOM)
         canvas.saveState()
         canvas.setStrokeColor(RULE)
@@ -899,7 +918,9 @@ def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _render_at(doc: CertificateDocument, base_size: float) -> tuple[bytes, int]:
+def _render_at(
+    doc: CertificateDocument, base_size: float, total: int | None = None
+) -> tuple[bytes, int]:
     builder = _Builder(doc, base_size)
     pages: list[int] = []
     buffer = io.BytesIO()
@@ -924,7 +945,7 @@ def _render_at(doc: CertificateDocument, base_size: float) -> tuple[bytes, int]:
         id="content",
     )
     template.addPageTemplates(
-        [PageTemplate(id="certificate", frames=[frame], onPage=_decorate(builder, pages))]
+        [PageTemplate(id="certificate", frames=[frame], onPage=_decorate(builder, pages, total))]
     )
     template.build(builder.story())
     return buffer.getvalue(), len(pages)
@@ -933,21 +954,22 @@ def _render_at(doc: CertificateDocument, base_size: float) -> tuple[bytes, int]:
 def _render_one_page(doc: CertificateDocument, base_size: float) -> bytes | None:
     """The PDF at ``base_size``, or None if it does not fit on one page."""
     try:
-        pdf, page_count = _render_at(doc, base_size)
+        pdf, page_count = _render_at(doc, base_size, total=1)
     except LayoutError:
         return None
     return pdf if page_count == 1 else None
 
 
 def render_certificate_pdf(doc: CertificateDocument) -> bytes:
-    """Render ``doc`` as a one-page A4 PDF and return its bytes.
+    """Render ``doc`` as an A4 PDF and return its bytes.
 
-    The largest text size at which everything fits on one page is used.
+    One page at the largest text size that fits it; a certificate too long for
+    one page even at the smallest size continues on as many pages as it needs,
+    at :data:`MULTI_PAGE_SIZE`. Every page carries the number and "page n of m".
 
     Raises:
-        ValueError: for an unknown language or outcome, a verification URL
-            too long for the QR code, or content that does not fit on one
-            page even at the smallest text size.
+        ValueError: for an unknown language or outcome, or a verification URL
+            too long for the QR code.
     """
     register_fonts()
     labels(doc.language)  # fail early on an unknown language
@@ -964,8 +986,8 @@ def render_certificate_pdf(doc: CertificateDocument) -> bytes:
             best, high = pdf, middle - 1
     if best is not None:
         return best
-    raise ValueError(
-        f"certificate {doc.certificate_id} does not fit on one A4 page "
-        f"({len(doc.countries)} countries, "
-        f"{sum(len(c.records) for c in doc.countries)} records)"
-    )
+    _, pages = _render_at(doc, MULTI_PAGE_SIZE)  # count the pages, then number them
+    pdf, printed = _render_at(doc, MULTI_PAGE_SIZE, total=pages)
+    if printed != pages:  # pragma: no cover - the footer sits outside the frame
+        raise RuntimeError(f"certificate {doc.certificate_id}: page count moved on re-render")
+    return pdf

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
+import subprocess
 from datetime import date
+from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
@@ -195,14 +198,45 @@ def test_many_records_still_one_page() -> None:
     assert len(pdfium.PdfDocument(pdf)) == 1
 
 
-def test_refuses_content_that_cannot_fit_one_page() -> None:
+def _pdftotext_pages(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Poppler's text of each page (form feeds separate pages)."""
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return [page for page in text.split("\f") if page.strip()]
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_a_long_certificate_continues_on_numbered_pages(tmp_path: Path, language: str) -> None:
     codes = tuple(code for code, _, _ in COUNTRIES)
-    doc = make_document(records_in=codes)
-    doc = CertificateDocument(
-        **{**doc.__dict__, "countries": doc.countries * 3}  # 60 countries, 120 records
+    doc = make_document(language, records_in=codes)
+    many = tuple(
+        CountryLine(**{**line.__dict__, "records": line.records * 3}) for line in doc.countries
     )
-    with pytest.raises(ValueError, match="does not fit on one A4 page"):
-        render_certificate_pdf(doc)
+    doc = CertificateDocument(
+        **{**doc.__dict__, "countries": many * 3}
+    )  # 60 countries, 360 records
+    pdf = render_certificate_pdf(doc)
+    document = pdfium.PdfDocument(pdf)
+    try:
+        pages = len(document)
+        assert pages > 1
+        text = [str(document[i].get_textpage().get_text_range()) for i in range(pages)]
+    finally:
+        document.close()
+    poppler = _pdftotext_pages(pdf, tmp_path)
+    assert len(poppler) == pages
+    page_of = labels(language)["page_of"]
+    for number, page in enumerate(poppler, start=1):
+        lines = page.splitlines()
+        # the number is on one line of every page, never broken
+        assert any(doc.certificate_id in line for line in lines), number
+        assert page_of.format(page=number, pages=pages) in " ".join(text[number - 1].split())
+    every_record = " ".join(" ".join(t.split()) for t in text)
+    assert every_record.count("Amtsgericht München") == 60 * 3
 
 
 # --- QR code --------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""A certificate that cannot be issued waits on its own: retried with backoff, reported to
+operators (log, metric, admin page), and never in the way of another application."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+
+from certificate.applications.models import Application
+from certificate.db import db, utcnow
+from certificate.jobs import sweep
+from tests.conftest import application_body, drain
+from tests.integration.test_portal import login, make_user
+
+
+def _file(client: FlaskClient, auth: dict[str, str], family_name: str) -> str:
+    filed = client.post("/api/v1/applications", json=application_body(family_name), headers=auth)
+    assert filed.status_code == 201, filed.get_json()
+    return str(filed.get_json()["id"])
+
+
+def _application(app: Flask, application_id: str) -> Application:
+    with app.app_context():
+        application = db.session.get(Application, application_id)
+        assert application is not None
+        db.session.expunge(application)
+        return application
+
+
+def test_a_failing_issuance_is_retried_alone_and_reported(
+    app: Flask, client: FlaskClient, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = _file(client, auth, "Broken")
+    with app.app_context():  # stored data issuance cannot print: the renderer refuses it
+        application = db.session.get(Application, broken)
+        assert application is not None
+        application.language = "xx"
+        db.session.commit()
+    later = _file(client, auth, "Later")  # filed after the broken one
+
+    with caplog.at_level(logging.ERROR, logger="certificate.jobs"):
+        drain(app)
+    done = client.get(f"/api/v1/applications/{later}", headers=auth).get_json()
+    assert done["status"] == "complete"
+    assert done["certificate"] is not None
+    stuck = _application(app, broken)
+    assert (stuck.status, stuck.issuance_failures) == ("in_progress", 1)
+    assert "unknown certificate language" in (stuck.issuance_error or "")
+    assert stuck.issuance_retry_at is not None
+    assert stuck.issuance_retry_at > utcnow()
+    assert any(broken in message for message in caplog.messages)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "ipc_issuance_failures_total 1.0" in metrics
+
+    # not retried before its time
+    with app.app_context():
+        sweep()
+    assert _application(app, broken).issuance_failures == 1
+
+    make_user(app, "admin@example.org", "admin")
+    page = login(app, "admin@example.org").get("/admin/checks").get_data(as_text=True)
+    assert broken[:8].upper() in page
+    assert "unknown certificate language" in page
+
+    # once the data is put right, the next due retry issues it
+    with app.app_context():
+        application = db.session.get(Application, broken)
+        assert application is not None
+        application.language = "en"
+        db.session.commit()
+    with time_machine.travel(utcnow() + timedelta(hours=1), tick=False), app.app_context():
+        sweep()
+    issued = client.get(f"/api/v1/applications/{broken}", headers=auth).get_json()
+    assert issued["status"] == "complete"
+    assert issued["certificate"] is not None
