@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from certificate.applications.names import safe_name
 from certificate.db import utcnow
 from certificate.i18n import codes
 from certificate.web.schemas import FieldError, IsoDate, Strict
@@ -42,9 +43,23 @@ CountryCode = Annotated[str, AfterValidator(_country)]
 # the worst case to it.
 MAX_COUNTRIES = 20
 MAX_NAME_BYTES = 56  # family and given names together, UTF-8
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-LongName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Names are stored in NFC and refused when they could hide another name
+# (certificate/applications/names.py).
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    AfterValidator(safe_name),
+]
+LongName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    AfterValidator(safe_name),
+]
+City = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(safe_name),
+]
 
 
 def _month(value: str) -> str:
