@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,17 @@ def web_login(app: Flask, client: FlaskClient, email: str, password: str) -> Any
     if token:
         code_form["csrf_token"] = token
     return client.post("/login/code", data=code_form)
+
+
+@contextmanager
+def logged(caplog: pytest.LogCaptureFixture, name: str) -> Iterator[list[str]]:
+    """Capture what logger ``name`` writes, whatever logging set-up ran before
+    (Alembic's fileConfig, run by the migration tests, disables existing loggers)."""
+    logger = logging.getLogger(name)
+    was_disabled, logger.disabled = logger.disabled, False
+    logger.addHandler(caplog.handler)
+    try:
+        yield caplog.messages
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.disabled = was_disabled

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +23,7 @@ from country_adapters.base import (
     Record,
 )
 from country_adapters.registry import LoadedAdapter
-from tests.conftest import application_body, drain
+from tests.conftest import application_body, drain, logged
 
 
 @dataclass
@@ -86,7 +85,7 @@ def test_a_bad_adapter_record_fails_the_check_and_is_never_stored(
         "court": "Reykjavik District Court",
         "sentence": "Fine",
     }
-    with caplog.at_level(logging.WARNING, logger="certificate.checks.service"):
+    with logged(caplog, "certificate.checks.service"):
         application_id = _file_with(app, client, auth, Record(**{**good, field: value}))
     with app.app_context():
         check = db.session.scalars(
