@@ -1,7 +1,7 @@
 """issuance retries: a failed issuance waits with backoff, with its error for operators
 
 Revision ID: 5e1f0c9a3b27
-Revises: 0cc5e73c9330
+Revises: b15607fc80e3
 Create Date: 2026-12-06 04:50:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e1f0c9a3b27'
-down_revision = '0cc5e73c9330'
+down_revision = 'b15607fc80e3'
 branch_labels = None
 depends_on = None
 
