@@ -16,15 +16,17 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN (SQLite 3.35+ has both): rebuilding the applications table,
+# which other tables reference, would trip their foreign keys.
+
+
 def upgrade():
-    with op.batch_alter_table('applications', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('issuance_failures', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('issuance_retry_at', sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column('issuance_error', sa.Text(), nullable=True))
+    op.add_column('applications', sa.Column('issuance_failures', sa.Integer(), server_default='0', nullable=False))
+    op.add_column('applications', sa.Column('issuance_retry_at', sa.DateTime(), nullable=True))
+    op.add_column('applications', sa.Column('issuance_error', sa.Text(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('applications', schema=None) as batch_op:
-        batch_op.drop_column('issuance_error')
-        batch_op.drop_column('issuance_retry_at')
-        batch_op.drop_column('issuance_failures')
+    op.drop_column('applications', 'issuance_error')
+    op.drop_column('applications', 'issuance_retry_at')
+    op.drop_column('applications', 'issuance_failures')
