@@ -901,6 +901,8 @@ def test_signup_form_ignores_role_and_country(world: World) -> None:
     with world.app.app_context():
         user = db.session.scalars(select(User).where(User.email == email)).one()
         assert (user.role, user.country) == ("applicant", None)
+    logged_in = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert logged_in.status_code == 303
     assert client.get("/admin/checks").status_code == 403
     assert client.get("/portal").status_code == 403
 
