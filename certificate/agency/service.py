@@ -50,6 +50,19 @@ class QueryWithdrawn(Exception):
     """The applicant withdrew the application: the query is closed and shows nothing."""
 
 
+ANSWERABLE = frozenset({CheckStatus.SENT.value, CheckStatus.FAILED.value})
+"""Non-final statuses in which an agency's answer is still taken."""
+
+
+def _takes_answers(check: Check) -> bool:
+    """Whether an agency may answer ``check`` now: it is open or failed, or it was already
+    sent on its way (a push agency may answer before its 202 is stored). A check that was
+    never dispatched (held for identity, say) takes no answer."""
+    if check.status in ANSWERABLE:
+        return True
+    return check.status == CheckStatus.QUEUED.value and check.attempts > 0
+
+
 class QueryClosed(Exception):
     """The query is not open (answered, expired, or not with the agency): it takes no question."""
 
@@ -258,10 +271,11 @@ def answer_query(
 
     The same answer again changes nothing; a different answer to a final
     query raises :class:`certificate.checks.service.ConflictingAnswer`; a
-    query that is neither open nor final raises QueryClosed. Any pause for a
-    question ends: the agency has answered.
+    query that is neither open, failed nor final raises QueryClosed (a failed
+    check still waits for an answer until its deadline, so a late one is
+    taken). Any pause for a question ends: the agency has answered.
     """
-    if not check.is_final and check.status != CheckStatus.SENT.value:
+    if not check.is_final and not _takes_answers(check):
         raise QueryClosed(check.id)
     changed = record_answer(session, check, answer, now=now, actor=actor)
     if changed:
