@@ -312,12 +312,12 @@ def certificate_claims(service: LiveService, certificate: dict[str, Any]) -> dic
     return claims
 
 
-
 def assert_record_printed(record: dict[str, str], printed: str) -> None:
     """Every field of ``record`` is on the certificate as given; its category in words."""
     for field, value in record.items():
         expected = category_words("en", value) if field == "category" else value
         assert expected in printed, f"{field} {expected!r} is not printed"
+
 
 def pdf_text(http: httpx.Client, service: LiveService, certificate: dict[str, Any]) -> str:
     """The certificate PDF's text, whitespace collapsed."""
