@@ -20,9 +20,10 @@ def application_out(application: Application, *, base_url: str, now: datetime) -
     identity = identity_view(application.identity_proof)
     cert_out = None
     if certificate is not None:
+        status = certificate.status_at(now).value
         cert_out = CertificateOut(
             id=certificate.id,
-            status=certificate.status_at(now).value,
+            status=status,  # type: ignore[arg-type]
             issued_at=_iso(certificate.issued_at) or "",
             expires_at=_iso(certificate.expires_at) or "",
             pdf_url=f"/api/v1/applications/{application.id}/certificate.pdf",
@@ -31,6 +32,7 @@ def application_out(application: Application, *, base_url: str, now: datetime) -
             if certificate.token
             else f"{base_url}/v",
             specimen=certificate.specimen,
+            revocation_reason=certificate.revocation_reason if status == "revoked" else None,
         )
     return ApplicationOut(
         id=application.id,

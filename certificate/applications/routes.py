@@ -175,6 +175,8 @@ def dashboard() -> ResponseReturnValue:
         "applications/dashboard.html",
         applications=applications,
         status_words=APPLICATION_STATUS_WORDS,
+        certificate_words=CERTIFICATE_STATUS_WORDS,
+        now=utcnow(),
         country_name=country_name,
         day=day,
     )
@@ -258,6 +260,7 @@ def _progress_page(
         failed_question_id=failed_question_id,
         status_words=APPLICATION_STATUS_WORDS,
         certificate=certificate,
+        certificate_state=certificate.status_at(utcnow()).value if certificate else None,
         certificate_status=(
             CERTIFICATE_STATUS_WORDS[certificate.status_at(utcnow()).value] if certificate else None
         ),

@@ -201,6 +201,7 @@ class CertificateOut(BaseModel):
     pdf_url: str
     verify_url: str
     specimen: bool
+    revocation_reason: str | None = None
 
 
 class CheckOut(BaseModel):

@@ -296,3 +296,62 @@ def test_revoking_on_the_admin_page_needs_the_csrf_token(
         with app.app_context():
             db.drop_all()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("ending", ["revoked", "expired", "superseded"])
+def test_the_applicant_is_told_plainly_when_the_certificate_ends(
+    app: Flask,
+    client: FlaskClient,
+    runner: FlaskCliRunner,
+    auth: dict[str, str],
+    issued: dict[str, Any],
+    ending: str,
+) -> None:
+    """After revocation, expiry or supersession the applicant's API and pages say so, with the
+    reason: no "ready", no download invitation."""
+    if ending == "revoked":
+        result = runner.invoke(
+            args=["certificates", "revoke", "--reason", "Issued in error", issued["id"]]
+        )
+        assert result.exit_code == 0, result.output
+    elif ending == "expired":
+        with app.app_context():
+            row = db.session.get(Certificate, issued["id"])
+            assert row is not None
+            row.expires_at = utcnow() - timedelta(seconds=1)
+            db.session.commit()
+    else:
+        with app.app_context():
+            row = db.session.get(Certificate, issued["id"])
+            assert row is not None
+            row.superseded_at = utcnow() - timedelta(seconds=1)
+            db.session.commit()
+
+    body = client.get(f"/api/v1/applications/{issued['application_id']}", headers=auth)
+    certificate = body.get_json()["certificate"]
+    assert certificate["status"] == ending
+    expected_reason = "Issued in error" if ending == "revoked" else None
+    assert certificate["revocation_reason"] == expected_reason
+
+    web_login(app, client, "ada@example.org", "correct horse battery")
+    page = client.get(f"/applications/{issued['application_id']}").get_data(as_text=True)
+    assert "Your certificate is no longer in force" in page
+    assert "Your certificate is ready" not in page
+    assert "certificate.pdf" not in page
+    assert "See what an employer sees" not in page
+    if ending == "revoked":
+        assert "Issued in error" in page
+    listing = client.get("/applications").get_data(as_text=True)
+    assert "Download certificate (PDF)" not in listing
+
+
+def test_a_valid_certificate_is_offered_for_download(
+    app: Flask, client: FlaskClient, auth: dict[str, str], issued: dict[str, Any]
+) -> None:
+    """The counterpart: while in force, the page and the list offer the PDF, and no reason."""
+    assert issued["revocation_reason"] is None
+    web_login(app, client, "ada@example.org", "correct horse battery")
+    page = client.get(f"/applications/{issued['application_id']}").get_data(as_text=True)
+    assert "Your certificate is ready" in page
+    assert "no longer in force" not in page
+    assert "Download certificate (PDF)" in client.get("/applications").get_data(as_text=True)
