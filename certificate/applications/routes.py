@@ -240,6 +240,7 @@ def _progress_page(
 ) -> str:
     """The progress page; ``reply_form`` carries a rejected reply back to its question."""
     certificate = application.current_certificate
+    state = certificate.status_at(utcnow()).value if certificate else None
     questions = agency.questions_for(db.session, [check.id for check in application.checks])
     rows = [check_row(check, questions[check.id]) for check in application.checks]
     awaiting_reply = any(row.open_question is not None for row in rows)
@@ -260,10 +261,8 @@ def _progress_page(
         failed_question_id=failed_question_id,
         status_words=APPLICATION_STATUS_WORDS,
         certificate=certificate,
-        certificate_state=certificate.status_at(utcnow()).value if certificate else None,
-        certificate_status=(
-            CERTIFICATE_STATUS_WORDS[certificate.status_at(utcnow()).value] if certificate else None
-        ),
+        certificate_state=state,
+        certificate_status=CERTIFICATE_STATUS_WORDS[state] if state else None,
         day=day,
         when=when,
     )
