@@ -14,6 +14,7 @@ from certificate.identity.desk import record_check
 from certificate.identity.schemas import IdentityCheckIn, IdentityCheckOut
 from certificate.identity.verifiers import DocumentSeen, EvidenceMismatch
 from certificate.openapi import BEARER, operation
+from certificate.web.transaction import transactional
 
 bp = Blueprint("identity_api", __name__, url_prefix="/api/v1")
 
@@ -27,27 +28,27 @@ bp = Blueprint("identity_api", __name__, url_prefix="/api/v1")
     security=BEARER,
 )
 @require_bearer(Role.ID_CHECKER)
-def identity_check() -> ResponseReturnValue:
-    """Record what the checker saw; 409 when a document contradicts the application."""
-    data = parse(IdentityCheckIn, json_body())
-    documents = [DocumentSeen(d.type, d.number, d.issuing_country) for d in data.documents_seen]
-    try:
-        proof, organisation = record_check(api_user(), data.code, data.decision, documents)
-    except identity.IdentityCodeNotFound as exc:
-        raise ApiError(
+@transactional(
+    {
+        identity.IdentityCodeNotFound: lambda _: ApiError(
             404,
             "not_found",
             "No application waits for its identity under this code.",
             {"code": "is not a pending identity code"},
-        ) from exc
-    except identity.IdentityAlreadyDecided as exc:
-        raise ApiError(
+        ),
+        identity.IdentityAlreadyDecided: lambda _: ApiError(
             409, "already_decided", "This identity has already been confirmed or refused."
-        ) from exc
-    except EvidenceMismatch as exc:
-        raise ApiError(
+        ),
+        EvidenceMismatch: lambda exc: ApiError(
             409, "document_mismatch", f"{exc.field}: {exc}", {exc.field: str(exc)}
-        ) from exc
+        ),
+    }
+)
+def identity_check() -> ResponseReturnValue:
+    """Record what the checker saw; 409 when a document contradicts the application."""
+    data = parse(IdentityCheckIn, json_body())
+    documents = [DocumentSeen(d.type, d.number, d.issuing_country) for d in data.documents_seen]
+    proof, organisation = record_check(api_user(), data.code, data.decision, documents)
     decided = proof.decided_at
     return respond(
         IdentityCheckOut(

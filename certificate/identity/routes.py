@@ -9,37 +9,35 @@ from flask_login import current_user
 from certificate.auth.access import id_checker_required
 from certificate.db import db, utcnow
 from certificate.identity import service
-from certificate.identity.desk import record_check
+from certificate.identity.desk import record_check, submit_checks
 from certificate.identity.email_check import BadEmailLink, confirm_email
 from certificate.identity.forms import IdentityCheckForm
 from certificate.identity.verifiers import DocumentSeen, EvidenceMismatch
-from certificate.runtime import runtime
+from certificate.web.transaction import after_commit, discard, transactional
 
 bp = Blueprint("identity", __name__)
 
 
 @bp.get("/email/verify/<token>")
+@transactional(
+    {BadEmailLink: lambda _: (render_template("identity/email_verified.html", ok=False), 400)}
+)
 def verify_email(token: str) -> ResponseReturnValue:
     """Follow the link from the e-mail: the address is verified, held applications move on."""
     now = utcnow()
-    try:
-        user = confirm_email(
-            db.session, token, secret_key=str(current_app.config["SECRET_KEY"]), now=now
-        )
-    except BadEmailLink:
-        db.session.rollback()
-        return render_template("identity/email_verified.html", ok=False), 400
+    user = confirm_email(
+        db.session, token, secret_key=str(current_app.config["SECRET_KEY"]), now=now
+    )
     due: list[str] = []
     for application in service.awaiting_for_user(db.session, user.id):
         due += service.release_if_ready(db.session, application, email_verified=True, now=now)
-    db.session.commit()
-    for check_id in due:
-        runtime().jobs.submit_check(check_id)
+    after_commit(lambda: submit_checks(due))
     return render_template("identity/email_verified.html", ok=True)
 
 
 @bp.route("/identity-checks", methods=["GET", "POST"])
 @id_checker_required
+@transactional()
 def desk() -> ResponseReturnValue:
     """The ID checker's desk: the code the person shows, the document seen, the decision."""
     form = IdentityCheckForm()
@@ -62,13 +60,13 @@ def desk() -> ResponseReturnValue:
             *form.code.errors,
             "No application waits for its identity under this code.",
         ]
-        return render_template("identity/desk.html", form=form), 404
+        discard(render_template("identity/desk.html", form=form), 404)
     except service.IdentityAlreadyDecided:
         form.code.errors = [*form.code.errors, "This identity has already been decided."]
-        return render_template("identity/desk.html", form=form), 409
+        discard(render_template("identity/desk.html", form=form), 409)
     except EvidenceMismatch as exc:
         form.document_number.errors = [*form.document_number.errors, f"Does not match: {exc}"]
-        return render_template("identity/desk.html", form=form), 409
+        discard(render_template("identity/desk.html", form=form), 409)
     flash(
         f"Recorded: identity {proof.status} for code {proof.code}, by {organisation.name}.",
         "success",

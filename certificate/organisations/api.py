@@ -32,8 +32,13 @@ from certificate.organisations.schemas import (
 from certificate.runtime import runtime
 from certificate.verify.schemas import NumberVerification, TokenVerification
 from certificate.verify.service import verify_number, verify_token
+from certificate.web.transaction import transactional
 
 bp = Blueprint("organisations_api", __name__, url_prefix="/api/v1")
+
+
+def _no_request(_: Exception) -> ApiError:
+    return ApiError(404, "not_found", "No such request.")
 
 
 def _own_organisation(organisation_id: str) -> Organisation:
@@ -54,6 +59,7 @@ def _own_organisation(organisation_id: str) -> Organisation:
     security=BEARER,
 )
 @require_bearer(Role.EMPLOYER)
+@transactional()
 def create_api_key(organisation_id: str) -> ResponseReturnValue:
     """A new API key for the caller's organisation, shown once."""
     organisation = _own_organisation(organisation_id)
@@ -61,7 +67,6 @@ def create_api_key(organisation_id: str) -> ResponseReturnValue:
     row, key = service.create_api_key(
         db.session, organisation, name=data.name, actor=f"user:{api_user().id}", now=utcnow()
     )
-    db.session.commit()
     return respond(ApiKeyOut(id=row.id, key=key), 201)
 
 
@@ -73,16 +78,19 @@ def create_api_key(organisation_id: str) -> ResponseReturnValue:
     security=BEARER,
 )
 @require_bearer(Role.EMPLOYER)
+@transactional(
+    {
+        service.ApiKeyNotFound: lambda _: ApiError(
+            404, "not_found", "No such API key of this organisation."
+        )
+    }
+)
 def revoke_api_key(organisation_id: str, key_id: str) -> ResponseReturnValue:
     """Revoke one of the organisation's keys, effective at once."""
     organisation = _own_organisation(organisation_id)
-    try:
-        service.revoke_api_key(
-            db.session, organisation.id, key_id, actor=f"user:{api_user().id}", now=utcnow()
-        )
-    except service.ApiKeyNotFound as exc:
-        raise ApiError(404, "not_found", "No such API key of this organisation.") from exc
-    db.session.commit()
+    service.revoke_api_key(
+        db.session, organisation.id, key_id, actor=f"user:{api_user().id}", now=utcnow()
+    )
     return Response(status=204)
 
 
@@ -134,6 +142,7 @@ def _answer_for(organisation: Organisation, item: CandidateRequest) -> dict[str,
     errors=(400, 401, 403, 415),
     security=BEARER,
 )
+@transactional()
 def create_request() -> ResponseReturnValue:
     """Ask a candidate, by e-mail, for their certificate."""
     organisation, actor = acting_organisation()
@@ -147,7 +156,6 @@ def create_request() -> ResponseReturnValue:
         actor=actor,
         now=utcnow(),
     )
-    db.session.commit()
     return respond(
         RequestCreated(id=item.id, link=f"{current_app.config['BASE_URL']}/requests/{item.id}"),
         201,
@@ -161,6 +169,7 @@ def create_request() -> ResponseReturnValue:
     errors=(401, 403),
     security=BEARER,
 )
+@transactional()  # the keys' last use
 def list_requests() -> ResponseReturnValue:
     """The organisation's requests; a shared one carries its certificate's current answer."""
     organisation, _actor = acting_organisation()
@@ -174,7 +183,6 @@ def list_requests() -> ResponseReturnValue:
         )
         for item in requests.organisation_requests(db.session, organisation.id)
     ]
-    db.session.commit()  # the keys' last use
     return respond(RequestList(requests=items))
 
 
@@ -187,21 +195,21 @@ def list_requests() -> ResponseReturnValue:
     security=BEARER,
 )
 @require_bearer(Role.APPLICANT)
-def share(request_id: str) -> ResponseReturnValue:
-    """The candidate shares one of their applications with the organisation that asked."""
-    data = parse(ShareIn, json_body())
-    try:
-        item = requests.share(db.session, request_id, api_user(), data.application_id, now=utcnow())
-    except requests.RequestNotFound as exc:
-        raise ApiError(404, "not_found", "No such request.") from exc
-    except requests.NotShareable as exc:
-        raise ApiError(
+@transactional(
+    {
+        requests.RequestNotFound: _no_request,
+        requests.NotShareable: lambda _: ApiError(
             404,
             "not_found",
             "No such application of yours.",
             {"application_id": "is not one of your applications"},
-        ) from exc
-    db.session.commit()
+        ),
+    }
+)
+def share(request_id: str) -> ResponseReturnValue:
+    """The candidate shares one of their applications with the organisation that asked."""
+    data = parse(ShareIn, json_body())
+    item = requests.share(db.session, request_id, api_user(), data.application_id, now=utcnow())
     return respond(_candidate_view(item))
 
 
@@ -213,13 +221,10 @@ def share(request_id: str) -> ResponseReturnValue:
     security=BEARER,
 )
 @require_bearer(Role.APPLICANT)
+@transactional({requests.RequestNotFound: _no_request})
 def stop_sharing(request_id: str) -> ResponseReturnValue:
     """The candidate stops sharing: the organisation sees nothing more of it."""
-    try:
-        item = requests.stop_sharing(db.session, request_id, api_user(), now=utcnow())
-    except requests.RequestNotFound as exc:
-        raise ApiError(404, "not_found", "No such request.") from exc
-    db.session.commit()
+    item = requests.stop_sharing(db.session, request_id, api_user(), now=utcnow())
     return respond(_candidate_view(item))
 
 
@@ -242,6 +247,13 @@ def _candidate_view(item: CandidateRequest) -> RequestOut:
     security=BEARER,
 )
 @require_bearer(Role.EMPLOYER)
+@transactional(
+    {
+        service.OrganisationError: lambda exc: ApiError(
+            400, "invalid_request", f"{exc.field}: {exc}", {exc.field: str(exc)}
+        )
+    }
+)
 def create_webhook() -> ResponseReturnValue:
     """Register an endpoint for the organisation's events; the secret is shown once."""
     data = parse(WebhookIn, json_body())
@@ -249,21 +261,15 @@ def create_webhook() -> ResponseReturnValue:
     organisation = db.session.get(Organisation, user.organisation_id or "")
     if organisation is None:  # pragma: no cover - members always have one
         raise ApiError(403, "forbidden", "This account belongs to no organisation.")
-    try:
-        hook = webhooks.create_webhook(
-            db.session,
-            organisation,
-            url=data.url,
-            events=data.events,
-            allow_private=bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"]),
-            actor=f"user:{user.id}",
-            now=utcnow(),
-        )
-    except service.OrganisationError as exc:
-        raise ApiError(
-            400, "invalid_request", f"{exc.field}: {exc}", {exc.field: str(exc)}
-        ) from exc
-    db.session.commit()
+    hook = webhooks.create_webhook(
+        db.session,
+        organisation,
+        url=data.url,
+        events=data.events,
+        allow_private=bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"]),
+        actor=f"user:{user.id}",
+        now=utcnow(),
+    )
     return respond(WebhookCreated(id=hook.id, secret=hook.secret), 201)
 
 
@@ -308,6 +314,7 @@ def _batch_item(index: int, item: dict[str, Any]) -> TokenVerification | NumberV
     errors=(400, 401, 415),
     security=BEARER,
 )
+@transactional()  # the key's last use
 def verify_batch() -> ResponseReturnValue:
     """Each item's v2 verification answer, recorded under the organisation's registered name."""
     organisation = _organisation_by_key()
@@ -328,7 +335,6 @@ def verify_batch() -> ResponseReturnValue:
                 organisation=organisation.name,
             )
         results.append(answer.as_dict())
-    db.session.commit()  # the key's last use
     response, status = respond(BatchOut(results=results))
     response.headers["Cache-Control"] = "no-store"
     return response, status

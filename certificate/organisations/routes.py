@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest, NotFound
 
 from certificate.applications.service import list_owned
 from certificate.auth.access import applicant_required
 from certificate.db import db, utcnow
 from certificate.organisations import requests
 from certificate.organisations.models import CandidateRequest
+from certificate.web.transaction import transactional
 
 bp = Blueprint("requests", __name__)
 
@@ -36,34 +38,32 @@ def show(request_id: str) -> ResponseReturnValue:
 
 @bp.post("/requests/<request_id>/share")
 @applicant_required
+@transactional(
+    dict.fromkeys(
+        (requests.RequestNotFound, requests.NotShareable),
+        lambda _: BadRequest("Choose one of your applications to share."),
+    )
+)
 def share(request_id: str) -> ResponseReturnValue:
     """Share the chosen application (the candidate's consent)."""
     item = _request_for_candidate(request_id)
-    try:
-        requests.share(
-            db.session,
-            item.id,
-            current_user._get_current_object(),
-            request.form.get("application_id", ""),
-            now=utcnow(),
-        )
-    except (requests.RequestNotFound, requests.NotShareable):
-        db.session.rollback()
-        abort(400, "Choose one of your applications to share.")
-    db.session.commit()
+    requests.share(
+        db.session,
+        item.id,
+        current_user._get_current_object(),
+        request.form.get("application_id", ""),
+        now=utcnow(),
+    )
     flash(f"Shared with {item.organisation.name}. You can stop sharing at any time.", "success")
     return redirect(url_for("requests.show", request_id=item.id), 303)
 
 
 @bp.post("/requests/<request_id>/stop")
 @applicant_required
+@transactional({requests.RequestNotFound: lambda _: NotFound("There is no such request.")})
 def stop(request_id: str) -> ResponseReturnValue:
     """Stop sharing: the organisation sees nothing more."""
     item = _request_for_candidate(request_id)
-    try:
-        requests.stop_sharing(db.session, item.id, current_user._get_current_object(), now=utcnow())
-    except requests.RequestNotFound:
-        abort(404, "There is no such request.")
-    db.session.commit()
+    requests.stop_sharing(db.session, item.id, current_user._get_current_object(), now=utcnow())
     flash(f"{item.organisation.name} no longer sees your certificate.", "success")
     return redirect(url_for("requests.show", request_id=item.id), 303)

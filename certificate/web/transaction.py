@@ -1,7 +1,9 @@
 """One transaction per request: the view runs, then the session commits once or rolls back.
 
-As Indico's request handlers do, a view states which domain exceptions become
-which HTTP answers, instead of catching them and calling ``rollback`` by hand::
+Every view that writes is wrapped; no view calls ``commit`` or ``rollback``
+itself (a test keeps it so). As Indico's request handlers do, a view states
+which domain exceptions become which HTTP answers, instead of catching them
+and rolling back by hand::
 
     @bp.post("/queries/<check_id>/answer")
     @transactional({ConflictingAnswer: lambda exc: Conflict("This query is already final.")})
@@ -16,28 +18,49 @@ which HTTP answers, instead of catching them and calling ``rollback`` by hand::
 * the view raises: the session rolls back (or commits, with
   ``commit_on_error=True``, for what must be kept even when the request is
   refused: a spent assertion, a counted failure), and an exception listed in
-  ``errors`` is replaced by the answer its function builds (an HTTPException
-  or an ApiError); any other exception propagates.
+  ``errors`` is replaced by the answer its function builds: an exception to
+  raise (an HTTPException or an ApiError) or a response to return (a page
+  with its status); any other exception propagates;
+* the view calls :func:`discard` with a response (a form shown again with
+  the service's objection, the same answer for a taken address as for a new
+  one): the session rolls back and that response is the answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import g
 
 from certificate.db import db
 
 F = TypeVar("F", bound=Callable[..., Any])
-DomainErrors = Mapping[type[Exception], Callable[[Any], Exception]]
+DomainErrors = Mapping[type[Exception], Callable[[Any], Any]]
 _AFTER_COMMIT = "ipc_after_commit"
+
+
+class _Discarded(Exception):
+    """Raised by :func:`discard`: roll back, then answer with ``response``."""
+
+    def __init__(self, response: Any) -> None:
+        super().__init__("the view's changes are discarded")
+        self.response = response
 
 
 def after_commit(callback: Callable[[], object]) -> None:
     """Run ``callback`` once the current view's transaction has committed (not on rollback)."""
     g.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def discard(*response: Any) -> NoReturn:
+    """Roll back everything the current view did and answer with ``response``.
+
+    ``response`` is what a view returns (a body, or a body and a status). Only
+    a :func:`transactional` view may call it.
+    """
+    raise _Discarded(response[0] if len(response) == 1 else response)
 
 
 def transactional(
@@ -52,15 +75,22 @@ def transactional(
             g.pop(_AFTER_COMMIT, None)
             try:
                 result = view(*args, **kwargs)
+            except _Discarded as discarded:
+                db.session.rollback()
+                g.pop(_AFTER_COMMIT, None)
+                return discarded.response
             except Exception as exc:
                 if commit_on_error:
                     db.session.commit()
                 else:
                     db.session.rollback()
                 g.pop(_AFTER_COMMIT, None)
-                for kind, answer in mapping.items():
+                for kind, build in mapping.items():
                     if isinstance(exc, kind):
-                        raise answer(exc) from exc
+                        answer = build(exc)
+                        if isinstance(answer, BaseException):
+                            raise answer from exc
+                        return answer
                 raise
             db.session.commit()
             for callback in g.pop(_AFTER_COMMIT, []):

@@ -8,7 +8,7 @@ from werkzeug.exceptions import Conflict
 
 from certificate.audit import AuditEvent, record_event
 from certificate.db import db
-from certificate.web.transaction import after_commit, transactional
+from certificate.web.transaction import after_commit, discard, transactional
 
 
 class Taken(Exception):
@@ -61,3 +61,23 @@ def test_what_must_be_kept_is_committed_even_when_the_request_is_refused(app: Fl
 
     assert app.test_client().post("/test/spend").status_code == 409
     assert _events(app) == 1
+
+
+def test_a_view_discards_its_changes_and_answers_with_a_page(app: Flask) -> None:
+    @app.post("/test/form/<outcome>")
+    @transactional({Taken: lambda exc: (f"mapped: {exc}", 404)})
+    def form(outcome: str) -> str:
+        record_event(db.session, actor="test", action="test.form", subject_type="t", subject_id="1")
+        if outcome == "objection":
+            discard("the form again, with the objection", 409)
+        raise Taken("no such code")
+
+    client = app.test_client()
+    shown = client.post("/test/form/objection")
+    assert (shown.status_code, shown.get_data(as_text=True)) == (
+        409,
+        "the form again, with the objection",
+    )
+    mapped = client.post("/test/form/mapped")
+    assert (mapped.status_code, mapped.get_data(as_text=True)) == (404, "mapped: no such code")
+    assert _events(app) == 0
