@@ -21,7 +21,8 @@ from sqlalchemy import inspect, text
 
 from certificate.db import db, utcnow
 from certificate.issuance.document import CertificateDocument, CountryLine
-from certificate.issuance.pdf import register_fonts, render_certificate_pdf
+from certificate.issuance.pdf import render_certificate_pdf
+from certificate.issuance.typesetting import register_fonts
 from certificate.runtime import EXTENSION_KEY, Runtime
 from certificate.signing.keys import active_key
 from certificate.signing.pades import sign_pdf

@@ -13,20 +13,17 @@ certificate number and "page n of m" in its footer, and nothing is dropped.
 
 Text in any script goes through :class:`_Text`, which shapes Arabic
 (``arabic-reshaper``), reorders mixed-direction lines (``python-bidi``) and
-switches to an Arabic font for Arabic runs. Fonts ship in ``fonts/`` beside
-this module.
+switches to an Arabic font for Arabic runs. The fonts, and what each drawn
+glyph means to a text extractor, are :mod:`certificate.issuance.typesetting`'s.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -39,7 +36,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -66,6 +62,14 @@ from certificate.issuance.i18n import (
 )
 from certificate.issuance.qr import make_qr, qr_matrix
 from certificate.issuance.summary import content_verdict, summary_sentence
+from certificate.issuance.typesetting import (
+    ARABIC,
+    ARABIC_BOLD,
+    RTL_CHAR,
+    SANS,
+    SANS_BOLD,
+    register_fonts,
+)
 
 # --------------------------------------------------------------------------
 # Layout constants (points unless named otherwise)
@@ -110,113 +114,9 @@ SUMMARY_COLOURS = {
 }
 
 # --------------------------------------------------------------------------
-# Fonts
-
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-SANS = "CertSans"
-SANS_BOLD = "CertSans-Bold"
-ARABIC = "CertNaskhArabic"
-ARABIC_BOLD = "CertNaskhArabic-Bold"
-_FONT_FILES = {
-    SANS: "DejaVuSansCondensed.ttf",
-    SANS_BOLD: "DejaVuSansCondensed-Bold.ttf",
-    ARABIC: "NotoNaskhArabic-Regular.ttf",
-    ARABIC_BOLD: "NotoNaskhArabic-Bold.ttf",
-}
-
-
-#: Arabic presentation forms (the shaped letters and ligatures the page draws).
-_PRESENTATION_FORM = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]")
-
-
-def _logical_unicode(code_point: int) -> str:
-    """What a drawn character means: presentation forms map back to plain letters.
-
-    ``ﺷ`` (initial sheen) means ``ش``. A ligature of several letters, such as
-    ``ﻻ`` (lam-alef), is given in the order the glyph shows them, right to
-    left (``ال``): extractors read the glyphs of a line in visual order and
-    reverse each right-to-left run character by character, ligatures
-    included, so this order comes out as the logical ``لا`` (checked with
-    poppler's pdftotext and with pdfium).
-    """
-    char = chr(code_point)
-    if not _PRESENTATION_FORM.match(char):
-        return char
-    letters = unicodedata.normalize("NFKC", char).strip() or char
-    if len(letters) > 1 and all(_RTL_CHAR.match(c) for c in letters):
-        letters = letters[::-1]
-    return letters
-
-
-def _to_unicode_cmap(font_name: str, subset: Sequence[int]) -> str:
-    """A ToUnicode CMap like reportlab's, but with Arabic mapped to plain letters."""
-    entries = [
-        f"<{code:02X}> <{_logical_unicode(cp).encode('utf-16-be').hex().upper()}>"
-        for code, cp in enumerate(subset)
-    ]
-    return "\n".join(
-        [
-            "/CIDInit /ProcSet findresource begin",
-            "12 dict begin",
-            "begincmap",
-            "/CIDSystemInfo",
-            f"<< /Registry ({font_name})",
-            f"/Ordering ({font_name})",
-            "/Supplement 0",
-            ">> def",
-            f"/CMapName /{font_name} def",
-            "/CMapType 2 def",
-            "1 begincodespacerange",
-            f"<00> <{len(subset) - 1:02X}>",
-            "endcodespacerange",
-            f"{len(subset)} beginbfchar",
-            *entries,
-            "endbfchar",
-            "endcmap",
-            "CMapName currentdict /CMap defineresource pop",
-            "end",
-            "end",
-        ]
-    )
-
-
-class _LogicalTTFont(TTFont):
-    """A TrueType font whose text layer gives plain Arabic letters, not shaped forms.
-
-    Arabic is drawn as presentation forms (the shaped glyphs, in visual
-    order). reportlab's ToUnicode map would hand those code points to text
-    extractors, so ``pdftotext`` and a viewer's search would see ``ﺷﻬﺎﺩﺓ``
-    instead of ``شهادة``. This font rewrites each subset's map so a shaped
-    glyph means its letter; extractors (poppler, pdfium) already put the
-    right-to-left runs back into logical order.
-    """
-
-    def addObjects(self, doc: Any) -> None:  # noqa: N802 (reportlab's name)
-        subsets = [list(subset) for subset in self.state[doc].subsets]  # gone afterwards
-        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(len(subsets))]
-        super().addObjects(doc)
-        fonts = doc.idToObject["BasicFonts"].dict
-        for name, subset in zip(names, subsets, strict=True):
-            font = fonts[name]
-            doc.idToObject[font.ToUnicode.name].content = _to_unicode_cmap(
-                str(font.BaseFont), subset
-            )
-
-
-@lru_cache(maxsize=1)
-def register_fonts() -> None:
-    """Register the bundled TTF fonts with reportlab (idempotent)."""
-    for name, filename in _FONT_FILES.items():
-        pdfmetrics.registerFont(_LogicalTTFont(name, str(FONT_DIR / filename)))
-    pdfmetrics.registerFontFamily(SANS, normal=SANS, bold=SANS_BOLD)
-    pdfmetrics.registerFontFamily(ARABIC, normal=ARABIC, bold=ARABIC_BOLD)
-
-
-# --------------------------------------------------------------------------
 # Bidirectional text
 
 _ARABIC_RUN = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+")
-_RTL_CHAR = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 #: Naskh letters look small beside Latin at the same size; enlarge them a bit.
@@ -334,7 +234,7 @@ class _Text(Flowable):
         self._para: Paragraph | None = None
 
     def _build(self, avail_width: float) -> Paragraph:
-        if base_dir_is_ltr(self.base_dir) and not _RTL_CHAR.search(self.text):
+        if base_dir_is_ltr(self.base_dir) and not RTL_CHAR.search(self.text):
             markup = "<br/>".join(
                 _markup(line, self.style.fontName, self.style.fontSize)
                 for line in self.text.split("\n")
