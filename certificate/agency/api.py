@@ -23,6 +23,7 @@ from certificate.errors import ApiError
 from certificate.i18n import N_
 from certificate.openapi import AGENCY_ASSERTION, operation
 from certificate.runtime import runtime
+from certificate.web.transaction import after_commit, transactional
 from country_adapters.documents import AnswerIn
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,13 @@ bp = Blueprint("agency_api", __name__, url_prefix="/api/v1/agency")
 
 
 @bp.before_request
+@transactional()
 def _authenticate() -> None:
+    """Spend the assertion's jti in its own transaction, before the view runs.
+
+    Whatever the request goes on to be (a 400, a 415, a 409, an error that
+    rolls back), the same assertion is never accepted again.
+    """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     failure = ApiError(
@@ -46,13 +53,8 @@ def _authenticate() -> None:
             db.session, token.strip(), audience=current_app.config["BASE_URL"], now=utcnow()
         )
     except AssertionRejected as exc:
-        db.session.rollback()
         log.info("agency assertion refused: %s", exc)
         raise failure from exc
-    # Spend the jti now, in its own transaction: whatever the request goes on to
-    # be (a 400, a 415, a 409, an error that rolls back), the same assertion is
-    # never accepted again.
-    db.session.commit()
     g.agency = agency
 
 
@@ -76,6 +78,7 @@ def _agency() -> Agency:
         }
     ],
 )
+@transactional()
 def list_queries() -> ResponseReturnValue:
     """The agency's open queries: sent to it and not yet answered."""
     status = request.args.get("status", "open")
@@ -93,11 +96,10 @@ def list_queries() -> ResponseReturnValue:
             subject_type="check",
             subject_id=check.id,
         )
-    db.session.commit()
     return jsonify({"queries": [service.query_view(check) for check in checks]})
 
 
-def _withdrawn() -> ApiError:
+def _withdrawn(_: Exception) -> ApiError:
     return ApiError(
         409,
         "query_closed",
@@ -113,16 +115,20 @@ def _withdrawn() -> ApiError:
     errors=(400, 401, 404, 409, 415),
     security=AGENCY_ASSERTION,
 )
+@transactional(
+    {
+        service.QueryNotFound: lambda _: ApiError(
+            404, "not_found", N_("No such query for this agency.")
+        ),
+        service.QueryWithdrawn: _withdrawn,
+        ApplicationWithdrawn: _withdrawn,
+    }
+)
 def answer_query(check_id: str) -> ResponseReturnValue:
     """Answer one query; the same answer again is accepted once, a different one is a 409."""
     agency = _agency()
     data = parse(AnswerIn, json_body())
-    try:
-        check = service.query_for_country(db.session, agency.country, check_id)
-    except service.QueryNotFound as exc:
-        raise ApiError(404, "not_found", N_("No such query for this agency.")) from exc
-    except service.QueryWithdrawn as exc:
-        raise _withdrawn() from exc
+    check = service.query_for_country(db.session, agency.country, check_id)
     try:
         changed = service.answer_query(
             db.session,
@@ -132,18 +138,13 @@ def answer_query(check_id: str) -> ResponseReturnValue:
             actor=f"agency:{agency.id}",
             channel="api",
         )
-    except ApplicationWithdrawn as exc:
-        db.session.rollback()
-        raise _withdrawn() from exc
-    except (ConflictingAnswer, service.QueryClosed) as exc:
-        db.session.commit()
+    except (ConflictingAnswer, service.QueryClosed) as exc:  # nothing stored: it names the status
         raise ApiError(
             409,
             "conflict",
             f"This query is already final ({check.status}); a different answer cannot replace it.",
         ) from exc
-    application_id = check.application_id
-    db.session.commit()
     if changed:
-        runtime().jobs.submit_issuance(application_id)
+        application_id = check.application_id
+        after_commit(lambda: runtime().jobs.submit_issuance(application_id))
     return jsonify({"id": check.id, "status": check.status, "outcome": check.outcome})

@@ -106,6 +106,7 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/queries/<check_id>")
 @officer_required
+@transactional()
 def query(check_id: str) -> ResponseReturnValue:
     """One query: the subject's identity and residence periods in this country."""
     check = _query_or_404(check_id)
@@ -165,8 +166,7 @@ def ask(check_id: str) -> ResponseReturnValue:
         service.ask_question(
             db.session, check, question=form.question.data or "", now=utcnow(), actor=_actor()
         )
-    except service.QuestionPending:
-        db.session.rollback()
+    except service.QuestionPending:  # refused before anything is stored; the view is audited
         form.question.errors = [
             *form.question.errors,
             "an earlier question still waits for the applicant's reply",
@@ -182,9 +182,14 @@ def _query_page(
     question_form: QuestionForm,
     problems: list[Problem] | None = None,
 ) -> str:
-    """Render a query with its subject; every rendering is audited as a view."""
+    (
+        """Render a query with its subject; every rendering is audited as a view.
+
+    Only transactional views call it: the view event commits with their answer.
+    """
+        ""
+    )
     service.record_query_viewed(db.session, check, actor=_actor())
-    db.session.commit()
     problems = problems or []
     questions = service.questions_for(db.session, [check.id])[check.id]
     return render_template(

@@ -24,6 +24,7 @@ from certificate.errors import ApiError
 from certificate.extensions import limiter
 from certificate.i18n import N_
 from certificate.openapi import operation
+from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
 
@@ -40,6 +41,13 @@ def _login_limit() -> str:
     errors=(400, 409, 415, 429),
 )
 @limiter.limit(_login_limit)
+@transactional(
+    {
+        AccountError: lambda exc: ApiError(
+            400, "invalid_request", f"{exc.field}: {exc}", {exc.field: str(exc)}
+        )
+    }
+)
 def create_account() -> ResponseReturnValue:
     """Sign up as an applicant."""
     data = parse(AccountIn, json_body())
@@ -48,13 +56,7 @@ def create_account() -> ResponseReturnValue:
     except EmailTaken:
         # The same answer as for a new address, so sign-up tells no one which addresses
         # have accounts; nothing is stored, and the owner's account is untouched.
-        db.session.rollback()
-        return respond(AccountOut(id=new_id(), email=normalise_email(data.email)), 201)
-    except AccountError as exc:
-        raise ApiError(
-            400, "invalid_request", f"{exc.field}: {exc}", {exc.field: str(exc)}
-        ) from exc
-    db.session.commit()
+        discard(respond(AccountOut(id=new_id(), email=normalise_email(data.email)), 201))
     return respond(AccountOut(id=user.id, email=user.email), 201)
 
 
@@ -63,6 +65,7 @@ def create_account() -> ResponseReturnValue:
     "Get a bearer token", body=TokenIn, responses={200: TokenOut}, errors=(400, 401, 415, 429)
 )
 @limiter.limit(_login_limit)
+@transactional(commit_on_error=True)  # failures are counted, even in a refusal
 def create_token() -> ResponseReturnValue:
     """Exchange e-mail and password (and, for officers and admins, the code) for a token.
 
@@ -76,7 +79,6 @@ def create_token() -> ResponseReturnValue:
     if user is not None and needs_second_factor(user):
         passed = verify_second_factor(db.session, user, data.code or "", now)
         user = user if passed else None
-    db.session.commit()  # failures are counted
     if user is None:
         raise ApiError(
             401,
@@ -89,5 +91,4 @@ def create_token() -> ResponseReturnValue:
         )
     ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
     token = issue_token(db.session, user, ttl=timedelta(seconds=ttl), now=now)
-    db.session.commit()
     return respond(TokenOut(access_token=token, token_type="Bearer", expires_in=ttl))

@@ -38,6 +38,7 @@ from certificate.auth.service import (
 from certificate.db import db, utcnow
 from certificate.extensions import limiter, login_manager
 from certificate.i18n import current_language
+from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("auth", __name__)
 
@@ -129,6 +130,7 @@ _PENDING_SECONDS = 300
 
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@transactional()
 def signup() -> ResponseReturnValue:
     """Create an applicant account, then log in (the same answer for a taken address)."""
     if current_user.is_authenticated:
@@ -145,18 +147,15 @@ def signup() -> ResponseReturnValue:
             )
         except EmailTaken:
             # answered exactly like a new address: sign-up tells no one who has an account
-            db.session.rollback()
-            return _signed_up()
+            discard(_signed_up())
         except AccountError as exc:
-            db.session.rollback()
             field = getattr(form, exc.field, None)
             if field is not None:
                 field.errors = [*field.errors, str(exc)]
             else:
                 form.form_errors.append(f"{exc.field}: {exc}")
-        else:
-            db.session.commit()
-            return _signed_up()
+            discard(render_template("auth/signup.html", form=form), 400)
+        return _signed_up()
     status = 400 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form), status
 
@@ -169,6 +168,7 @@ def _signed_up() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@transactional()  # failures are counted; a hash may have been upgraded
 def login() -> ResponseReturnValue:
     """Log in with e-mail and password."""
     if current_user.is_authenticated:
@@ -176,7 +176,6 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(db.session, form.email.data or "", form.password.data or "")
-        db.session.commit()  # failures are counted; a hash may have been upgraded
         if user is not None:
             target = safe_next(request.args.get("next")) or home_for(user)
             if needs_second_factor(user):
@@ -198,6 +197,7 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@transactional()  # a wrong code counts towards the lock-out
 def second_factor() -> ResponseReturnValue:
     """The TOTP step for officers and admins (with enrolment on their first log-in)."""
     pending = session.get(_PENDING)
@@ -213,7 +213,6 @@ def second_factor() -> ResponseReturnValue:
     form = CodeForm()
     if form.validate_on_submit():
         ok = verify_second_factor(db.session, user, form.code.data or "", now, enroll)
-        db.session.commit()
         if ok:
             _start_session(user)
             return redirect(pending["next"], 303)
@@ -232,13 +231,13 @@ def _qr_data_uri(content: str) -> str:
 
 
 @bp.post("/logout")
+@transactional()
 def logout() -> ResponseReturnValue:
     """Log out (a POST with a CSRF token, so no other site can do it for the user)."""
     if not LogoutForm().validate_on_submit():
         abort(400, gettext("The log-out form has expired; reload the page and try again."))
     if current_user.is_authenticated:
         end_sessions(db.session, current_user)  # every session and API token of the user
-        db.session.commit()
     logout_user()
     session.clear()
     flash(gettext("You are logged out."), "info")
