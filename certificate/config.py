@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "CERTIFICATE_VALIDITY_DAYS": 180,
     # "required": e-mail and identity proven before any agency is asked; "sandbox": demos
     "IDENTITY_PROOFING": "required",
+    # OpenID Connect identity providers: a JSON list (see certificate/identity/oidc.py)
+    "OIDC_PROVIDERS": [],
     # e-mail: unset, messages are written to the log
     "SMTP_URL": None,
     "MAIL_FROM": None,

@@ -26,6 +26,7 @@ from certificate.identity.models import IdentityProof, IdentityStatus
 from certificate.identity.verifiers import (
     Decision,
     DocumentSeen,
+    EvidenceMismatch,
     IdentityVerifier,
     StatedIdentity,
 )
@@ -279,3 +280,56 @@ def check_in_person(
         checker_id=checker.id,
     )
     return proof, due
+
+
+def confirm_through_provider(
+    session: DbSession,
+    application: Application,
+    *,
+    owner: User,
+    provider: str,
+    label: str,
+    claims: dict[str, Any],
+    verifier: IdentityVerifier,
+    mode: str,
+    now: datetime,
+) -> list[str]:
+    """An identity provider's checked claims about the owner of ``application``.
+
+    Returns the ids of checks now due. Raises IdentityAlreadyDecided when the
+    application no longer waits for its identity, and EvidenceMismatch when
+    the claims differ from the application: then the application keeps
+    waiting, and only an audit event of the attempt (the claims' names, not
+    their values) is stored.
+    """
+    proof = application.identity_proof
+    if (
+        application.status != ApplicationStatus.AWAITING_IDENTITY.value
+        or proof is None
+        or proof.status != IdentityStatus.PENDING.value
+    ):
+        raise IdentityAlreadyDecided(application.id)
+    try:
+        decision = verifier.verify(
+            stated_identity(application), {"claims": claims, "provider": label}
+        )
+    except EvidenceMismatch as exc:
+        record_event(
+            session,
+            actor=f"user:{owner.id}",
+            action="identity.mismatch",
+            subject_type="application",
+            subject_id=application.id,
+            details={"method": verifier.method, "provider": provider, "claims": exc.field},
+            at=now,
+        )
+        raise
+    return decide(
+        session,
+        proof,
+        decision,
+        method=verifier.method,
+        actor=f"user:{owner.id}",
+        email_verified=email_ok(owner, mode),
+        now=now,
+    )

@@ -171,6 +171,62 @@ class InPersonVerifier:
         return Decision(True, "Confirmed in person by an ID checker.", organisation)
 
 
+class OidcVerifier:
+    """An OpenID Connect identity provider the operator trusts vouched for the person.
+
+    Evidence: ``{"claims": the ID token's claims, already checked (signature,
+    issuer, audience, nonce, times: :mod:`certificate.identity.oidc`),
+    "provider": the provider's label}``. Its ``family_name``, ``given_name`` and
+    ``birthdate`` must all match the application (names as :func:`same_text`
+    compares them); when the token carries OpenID Connect for Identity
+    Assurance ``verified_claims``, those are the claims compared. A claim
+    missing or different raises EvidenceMismatch naming every such claim: the
+    application keeps waiting, and can still be confirmed in person.
+    """
+
+    method = "oidc"
+
+    def verify(self, stated: StatedIdentity, evidence: Mapping[str, Any]) -> Decision:
+        """Compare the provider's claims with the application; EvidenceMismatch when they differ."""
+        claims = vouched_claims(evidence.get("claims") or {})
+        provider = str(evidence.get("provider") or "")
+        expected = {
+            "family_name": stated.family_name,
+            "given_name": stated.given_names,
+        }
+        different = [
+            name
+            for name, value in expected.items()
+            if not isinstance(claims.get(name), str) or not same_text(claims[name], value)
+        ]
+        if claims.get("birthdate") != stated.date_of_birth.isoformat():
+            different.append("birthdate")
+        if different:
+            raise EvidenceMismatch(
+                ",".join(different),
+                "the identity provider does not state the same "
+                + ", ".join(different)
+                + " as the application",
+            )
+        return Decision(True, "Confirmed by an OpenID Connect identity provider.", provider)
+
+
+def vouched_claims(claims: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The claims a provider vouches for: ``verified_claims.claims`` when present, else the token's.
+
+    OpenID Connect for Identity Assurance puts what the provider verified
+    against evidence under ``verified_claims`` (an object, or a list of them);
+    a plain provider states its claims at the top level.
+    """
+    verified = claims.get("verified_claims")
+    blocks = verified if isinstance(verified, list) else [verified] if verified else []
+    merged: dict[str, Any] = {}
+    for block in blocks:
+        if isinstance(block, Mapping) and isinstance(block.get("claims"), Mapping):
+            merged.update(block["claims"])
+    return merged if blocks else claims
+
+
 VerifierFactory = Callable[[Mapping[str, Any]], IdentityVerifier]
 
 
@@ -188,6 +244,7 @@ def load_verifiers(config: Mapping[str, Any]) -> dict[str, IdentityVerifier]:
     verifiers: dict[str, IdentityVerifier] = {
         "sandbox": SandboxVerifier(),
         "in_person": InPersonVerifier(),
+        "oidc": OidcVerifier(),
     }
     for point in entry_points(group=ENTRY_POINT_GROUP):
         prefix = f"IDENTITY_{point.name.upper()}_"

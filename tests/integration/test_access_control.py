@@ -251,6 +251,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("applications.progress", "GET"): applicant_page(owned=True),
     ("applications.certificate_pdf", "GET"): applicant_page(owned=True),
     ("applications.reply", "POST"): applicant_page(owned=True),
+    # identity through an OpenID Connect provider: none is configured here, so the owner too
+    # gets a 404; the return from a provider without a sign-in started is a 400
+    ("identity_oidc.start", "POST"): {**applicant_page(owned=True), "applicant": NOT_FOUND},
+    ("identity_oidc.callback", "GET"): applicant_page(owned=False),
     # applicant API
     ("applications_api.create", "POST"): applicant_api(owned=False),
     ("applications_api.list_applications", "GET"): applicant_api(owned=False),
@@ -529,6 +533,7 @@ def _build_world(app: Flask) -> World:
         db.session.commit()
         ids["decided_action"] = action.id
     ids["email_token"] = "not-a-token-the-service-made"
+    ids["oidc_provider"] = "no-such-provider"  # the walk's world configures none
     ids["organisation"] = ids["api_key"] = ids["candidate_request"] = "0" * 32
 
     callers: dict[str, Caller] = {"anonymous": Caller(app.test_client(), dict)}
@@ -579,6 +584,7 @@ DEFAULT_VALUES = {
     "organisation_id": "organisation",
     "key_id": "api_key",
     "request_id": "candidate_request",
+    "provider": "oidc_provider",
 }
 
 #: (endpoint, method) -> (path parameters as world ids, body). The bodies are minimal: a
