@@ -104,6 +104,8 @@ def purge_application(
         files.delete(pdf_name(certificate.id))
     application.family_name = ""
     application.given_names = ""
+    application.latin_family_name = None
+    application.latin_given_names = None
     application.other_names = []
     application.date_of_birth = None
     application.birth_city = ""

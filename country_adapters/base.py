@@ -58,7 +58,13 @@ class ResidencePeriod:
 
 @dataclass(frozen=True)
 class Subject:
-    """The person the agency is asked about, exactly as the applicant filed it."""
+    """The person the agency is asked about, exactly as the applicant filed it.
+
+    ``latin_family_name`` and ``latin_given_names`` are the name as the identity
+    document's machine-readable zone writes it (given by the applicant, or derived
+    from a name in another script); both ``None`` when the name was filed in Latin
+    script without one. Compare either form with the agency's records.
+    """
 
     family_name: str
     given_names: str
@@ -71,6 +77,8 @@ class Subject:
     document_number: str
     document_issuing_country: str
     document_expires: date
+    latin_family_name: str | None = None
+    latin_given_names: str | None = None
 
 
 @dataclass(frozen=True)

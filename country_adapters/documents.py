@@ -32,8 +32,10 @@ def _iso(moment: datetime) -> str:
 def query_document(query: Query) -> dict[str, Any]:
     """``{"id", "country", "subject", "requested_at", "deadline"}``.
 
-    ``subject`` is the applicant object as filed plus ``residences`` holding only
-    the periods in the query's country.
+    ``subject`` is the applicant object as filed (``latin_name`` the name as the
+    identity document's machine-readable zone writes it, or null for a name filed
+    in Latin script without one) plus ``residences`` holding only the periods in
+    the query's country.
     """
     person = query.subject
     return {
@@ -42,6 +44,11 @@ def query_document(query: Query) -> dict[str, Any]:
         "subject": {
             "family_name": person.family_name,
             "given_names": person.given_names,
+            "latin_name": (
+                {"family_name": person.latin_family_name, "given_names": person.latin_given_names}
+                if person.latin_family_name is not None
+                else None
+            ),
             "other_names": list(person.other_names),
             "date_of_birth": person.date_of_birth.isoformat(),
             "place_of_birth": {

@@ -1,7 +1,7 @@
 """The sandbox adapter: a pretend agency for demos and tests.
 
 It serves the countries listed in ``IPC_SANDBOX_COUNTRIES`` and answers by the
-applicant's family name (upper-cased):
+applicant's family name, or its Latin form (upper-cased):
 
 * ``RECORD...``  → ``record_found`` with one record
 * ``NOMATCH...`` → ``identity_unconfirmed``
@@ -55,14 +55,20 @@ class SandboxAdapter:
         """Answer after the configured latency, by the rules in the module docstring."""
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
-        name = query.subject.family_name.upper()
+        subject = query.subject
+        # a name in another script is matched by its Latin form (RECORD… in Latin letters)
+        names = (subject.family_name.upper(), (subject.latin_family_name or "").upper())
+
+        def named(prefix: str) -> bool:
+            return any(name.startswith(prefix) for name in names)
+
         reference = f"SBX-{self.country}-{query.check_id[:8]}"
-        if name.startswith("SILENT"):
+        if named("SILENT"):
             return Pending(reference=reference)
-        if name.startswith("FLAKY") and query.attempt <= FLAKY_FAILURES:
+        if named("FLAKY") and query.attempt <= FLAKY_FAILURES:
             raise AdapterError(f"sandbox {self.country}: simulated outage", retryable=True)
         now = datetime.now(UTC)
-        if name.startswith("RECORD"):
+        if named("RECORD"):
             record = Record(
                 offence="Sexual assault of a child (sandbox record)",
                 category="child_sexual_abuse",
@@ -71,7 +77,7 @@ class SandboxAdapter:
                 sentence="4 years imprisonment",
             )
             return Answer(Outcome.RECORD_FOUND, (record,), now, reference)
-        if name.startswith("NOMATCH"):
+        if named("NOMATCH"):
             return Answer(Outcome.IDENTITY_UNCONFIRMED, (), now, reference)
         return Answer(Outcome.NO_RECORD, (), now, reference)
 

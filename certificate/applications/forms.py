@@ -96,6 +96,12 @@ class ApplicationForm(FlaskForm):
 
     family_name = StringField(_l("Family name"), render_kw={"autocomplete": "family-name"})
     given_names = StringField(_l("Given names"), render_kw={"autocomplete": "given-name"})
+    latin_family_name = StringField(
+        _l("Family name in Latin letters"), render_kw={"lang": "und-Latn", "dir": "ltr"}
+    )
+    latin_given_names = StringField(
+        _l("Given names in Latin letters"), render_kw={"lang": "und-Latn", "dir": "ltr"}
+    )
     other_names = TextAreaField(
         _l("Other names you have been known by"),
         description=_l("Earlier or alternative full names, separated by commas or one per line."),
@@ -152,6 +158,11 @@ class ApplicationForm(FlaskForm):
         applicant: dict[str, Any] = {}
         _put(applicant, "family_name", _text(self.family_name))
         _put(applicant, "given_names", _text(self.given_names))
+        latin: dict[str, Any] = {}
+        _put(latin, "family_name", _text(self.latin_family_name))
+        _put(latin, "given_names", _text(self.latin_given_names))
+        if latin:
+            applicant["latin_name"] = latin
         applicant["other_names"] = [
             name.strip() for name in re.split(r"[,\n]", self.other_names.data or "") if name.strip()
         ]
@@ -228,6 +239,9 @@ class ApplicationForm(FlaskForm):
             "date_of_birth": self.date_of_birth,
         }
         nested = {
+            ("latin_name", "family_name"): self.latin_family_name,
+            ("latin_name", "given_names"): self.latin_given_names,
+            ("latin_name",): self.latin_family_name,
             ("place_of_birth", "city"): self.birth_city,
             ("place_of_birth", "country"): self.birth_country,
             ("place_of_birth",): self.birth_city,

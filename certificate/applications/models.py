@@ -39,6 +39,10 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(20), default=ApplicationStatus.IN_PROGRESS.value)
     family_name: Mapped[str] = mapped_column(String(100))
     given_names: Mapped[str] = mapped_column(String(200))
+    #: The name as the identity document's machine-readable zone writes it (given, or
+    #: derived at filing); None for a name in Latin script filed without one.
+    latin_family_name: Mapped[str | None] = mapped_column(String(400))
+    latin_given_names: Mapped[str | None] = mapped_column(String(800))
     other_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     # None only once purged (see certificate/retention.py)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
@@ -77,6 +81,12 @@ class Application(Base):
     identity_proof: Mapped[IdentityProof | None] = relationship(
         back_populates="application", cascade="all, delete-orphan"
     )
+
+    def latin_name(self) -> tuple[str, str]:
+        """The name in Latin letters: the stored Latin form, or the name itself when it has none."""
+        if self.latin_family_name is not None:
+            return self.latin_family_name, self.latin_given_names or ""
+        return self.family_name, self.given_names
 
     @property
     def current_certificate(self) -> Certificate | None:

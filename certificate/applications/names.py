@@ -61,7 +61,8 @@ def _spoof_checker() -> icu.SpoofChecker:
     return checker
 
 
-def _script(char: str) -> str:
+def script_name(char: str) -> str:
+    """The ICU name of the script ``char`` belongs to (``Latin``, ``Arabic``, ``Common``...)."""
     return str(icu.Script.getScript(ord(char)).getName())
 
 
@@ -73,7 +74,7 @@ def _joins_letters(text: str, index: int) -> bool:
     for neighbour in (before, after):
         if unicodedata.category(neighbour)[0] not in "LM":
             return False
-    scripts = {_script(before), _script(after)} - {"Inherited", "Common"}
+    scripts = {script_name(before), script_name(after)} - {"Inherited", "Common"}
     return bool(scripts) and scripts <= JOINING_SCRIPTS
 
 

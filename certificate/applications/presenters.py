@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from certificate.applications.models import Application
-from certificate.applications.schemas import ApplicationOut, CertificateOut, CheckOut, IdentityOut
+from certificate.applications.schemas import (
+    ApplicantOut,
+    ApplicationOut,
+    CertificateOut,
+    CheckOut,
+    IdentityOut,
+    LatinNameOut,
+)
 from certificate.identity.service import identity_view
 from certificate.issuance.service import verify_url
 
@@ -39,6 +46,16 @@ def application_out(application: Application, *, base_url: str, now: datetime) -
         status=application.status,  # type: ignore[arg-type]
         created_at=_iso(application.created_at) or "",
         language=application.language,
+        applicant=ApplicantOut(
+            family_name=application.family_name,
+            given_names=application.given_names,
+            latin_name=LatinNameOut(
+                family_name=application.latin_family_name,
+                given_names=application.latin_given_names or "",
+            )
+            if application.latin_family_name is not None
+            else None,
+        ),
         identity=IdentityOut.model_validate(identity) if identity else None,
         checks=[
             CheckOut(

@@ -20,6 +20,11 @@ from pydantic import (
     model_validator,
 )
 
+from certificate.applications.latin import (
+    NoReliableLatinForm,
+    derive_latin_name,
+    latin_form_problem,
+)
 from certificate.applications.names import safe_name
 from certificate.db import utcnow
 from certificate.i18n import codes
@@ -38,23 +43,36 @@ def _country(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
-# Name lengths and the country count are bounded so that the signed token
-# always fits the certificate's QR code (version 20 at level M); a test holds
-# the worst case to it.
+# The country count is bounded so that the signed token always fits the
+# certificate's QR code; names are not, since the code carries their MRZ form
+# and a digest (certificate/issuance/claims.py). A test holds the worst case.
 MAX_COUNTRIES = 20
 MAX_NAME_BYTES = 56  # family and given names together, UTF-8
+MAX_FAMILY_NAME = 100
+MAX_GIVEN_NAMES = 200
 # Names are stored in NFC and refused when they could hide another name
 # (certificate/applications/names.py).
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_FAMILY_NAME),
     AfterValidator(safe_name),
 ]
 LongName = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_GIVEN_NAMES),
     AfterValidator(safe_name),
 ]
+
+
+def _latin_form(value: str) -> str:
+    problem = latin_form_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+LatinFamilyName = Annotated[Name, AfterValidator(_latin_form)]
+LatinGivenNames = Annotated[LongName, AfterValidator(_latin_form)]
 City = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -98,9 +116,17 @@ class IdentityDocument(Strict):
         return value
 
 
+class LatinNameIn(Strict):
+    """``applicant.latin_name``: the name as the identity document's MRZ writes it."""
+
+    family_name: LatinFamilyName
+    given_names: LatinGivenNames
+
+
 class Applicant(Strict):
     family_name: Name
     given_names: LongName
+    latin_name: LatinNameIn | None = None
     other_names: list[LongName] = Field(default_factory=list, max_length=10)
     date_of_birth: IsoDate
     place_of_birth: PlaceOfBirth
@@ -125,6 +151,21 @@ class Applicant(Strict):
                 "given_names",
                 f"with the family name takes {size} bytes; at most {MAX_NAME_BYTES} fit in the "
                 "certificate's QR code: write the names as in the passport's machine-readable zone",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _has_a_latin_form(self) -> Applicant:
+        """Derive the Latin form of a non-Latin name the applicant did not give one for."""
+        if self.latin_name is not None:
+            return self
+        try:
+            derived = derive_latin_name(self.family_name, self.given_names)
+        except NoReliableLatinForm as exc:
+            raise FieldError("latin_name", str(exc)) from exc
+        if derived is not None:
+            self.latin_name = LatinNameIn(
+                family_name=derived.family_name, given_names=derived.given_names
             )
         return self
 
@@ -223,11 +264,26 @@ class IdentityOut(BaseModel):
     confirmed_at: str | None
 
 
+class LatinNameOut(BaseModel):
+    family_name: str
+    given_names: str
+
+
+class ApplicantOut(BaseModel):
+    """The name as filed and its Latin form (given, or derived at filing; null for a name
+    filed in Latin script without one)."""
+
+    family_name: str
+    given_names: str
+    latin_name: LatinNameOut | None
+
+
 class ApplicationOut(BaseModel):
     id: str
     status: Literal["awaiting_identity", "in_progress", "complete", "withdrawn", "identity_refused"]
     created_at: str
     language: str
+    applicant: ApplicantOut
     identity: IdentityOut | None
     checks: list[CheckOut]
     certificate: CertificateOut | None

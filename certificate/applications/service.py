@@ -80,6 +80,8 @@ def file_application(
         user_id=user.id,
         family_name=person.family_name,
         given_names=person.given_names,
+        latin_family_name=person.latin_name.family_name if person.latin_name else None,
+        latin_given_names=person.latin_name.given_names if person.latin_name else None,
         other_names=list(person.other_names),
         date_of_birth=person.date_of_birth,
         birth_city=person.place_of_birth.city,

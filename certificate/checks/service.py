@@ -113,6 +113,8 @@ def build_query(check: Check) -> Query:
         document_number=identity.document_number,
         document_issuing_country=app.document_country,
         document_expires=identity.document_expires,
+        latin_family_name=app.latin_family_name,
+        latin_given_names=app.latin_given_names,
     )
     periods = tuple(
         ResidencePeriod(r.start, r.end) for r in app.residences if r.country == check.country

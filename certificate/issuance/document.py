@@ -84,3 +84,6 @@ class CertificateDocument:
     uncovered: tuple[UncoveredLine, ...] = ()
     #: Distinct months of declared residence without a definitive answer (claim ``gap``).
     gap_months: int = 0
+    #: The name as the identity document's machine-readable zone writes it, printed beside
+    #: the name as filed; empty for a name filed in Latin script without one.
+    latin_name: str = ""

@@ -49,6 +49,7 @@ _EN: dict[str, str] = {
     "holder": N_("Holder"),
     "family_name": N_("Family name"),
     "given_names": N_("Given names"),
+    "latin_name": N_("Name in Latin letters"),
     "other_names": N_("Other names"),
     "date_of_birth": N_("Date of birth"),
     "place_of_birth": N_("Place of birth"),

@@ -488,6 +488,7 @@ class _Builder:
         return [
             (t["family_name"], doc.family_name, True),
             (t["given_names"], doc.given_names, True),
+            *([(t["latin_name"], doc.latin_name, True)] if doc.latin_name else []),
             (t["other_names"], ", ".join(doc.other_names) or "—", False),
             (t["date_of_birth"], self.dated(doc.date_of_birth), True),
             (t["place_of_birth"], doc.place_of_birth or "—", False),

@@ -300,6 +300,11 @@ def build_document(
         ),
         gap_months=gap_months(uncovered, issued_at.date()),
         notes=identity_notes(application),
+        latin_name=(
+            f"{application.latin_family_name}, {application.latin_given_names}".rstrip(", ")
+            if application.latin_family_name
+            else ""
+        ),
     )
 
 

@@ -81,7 +81,13 @@ def test_names_that_need_a_joiner_are_accepted_and_stored_in_nfc(
     response = _api(
         client,
         auth,
-        {"family_name": PERSIAN, "given_names": decomposed, "other_names": [HINDI]},
+        {
+            "family_name": PERSIAN,
+            "given_names": decomposed,
+            "other_names": [HINDI],
+            # a name in Arabic script is written in Latin letters by the applicant
+            "latin_name": {"family_name": "Mehrabinejad", "given_names": "Jose Maria"},
+        },
     )
     assert response.status_code == 201, response.get_json()
     assert count_applications(app) == 1
