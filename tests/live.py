@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+import pyotp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, text
 
 from certificate.encryption import DataKeyring, load_data_keys
@@ -64,6 +71,22 @@ class LiveService:
         token = http.post("/api/v1/tokens", json={"email": email, "password": password})
         token.raise_for_status()
         http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        return http
+
+    def browser(self, email: str, password: str) -> httpx.Client:
+        """Log in through the pages as a person would (CSRF tokens, and the second factor:
+        an officer's or admin's first log-in enrols an authenticator, whose code is given)."""
+        http = self.client()
+        form = {"email": email, "password": password, "csrf_token": _csrf(http.get("/login"))}
+        answer = http.post("/login", data=form)
+        if answer.status_code == 303 and answer.headers["location"].endswith("/login/code"):
+            page = http.get("/login/code")
+            enrolling = re.search(r'data-totp-secret="([A-Z2-7]+)"', page.text)
+            assert enrolling, "only a first log-in (enrolment) is supported here"
+            code = pyotp.TOTP(enrolling.group(1)).now()
+            answer = http.post("/login/code", data={"code": code, "csrf_token": _csrf(page)})
+        assert answer.status_code == 303, answer.text
+        assert "/login" not in answer.headers["location"], answer.headers["location"]
         return http
 
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
@@ -165,6 +188,31 @@ class LiveService:
             client.close()
         for process in [*self.helpers, *([self.process] if self.process else [])]:
             stop_group(process)
+
+
+def _csrf(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+def agency_token(agency_id: str, private_key: Path, audience: str) -> str:
+    """A client assertion of an agency's own system, signed with its registered key
+    (EdDSA for Ed25519, ES256 for EC P-256), valid for a minute, with a fresh ``jti``."""
+    key = serialization.load_pem_private_key(private_key.read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey | Ed25519PrivateKey)
+    now = int(time.time())
+    return jwt.encode(
+        {
+            "iss": agency_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + 60,
+            "jti": secrets.token_hex(16),
+        },
+        key,
+        algorithm="EdDSA" if isinstance(key, Ed25519PrivateKey) else "ES256",
+    )
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:

@@ -34,9 +34,10 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Receiver]:
-    """Serve on an ephemeral loopback port until the block ends."""
-    receiver = Receiver()
+def webhook_receiver(port: int = 0, receiver: Receiver | None = None) -> Iterator[Receiver]:
+    """Serve on loopback until the block ends: on ``port`` (default: an ephemeral one), adding
+    to ``receiver``'s record when given (a receiver brought back after an outage)."""
+    receiver = receiver or Receiver()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -53,7 +54,7 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/ipc"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

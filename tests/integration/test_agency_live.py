@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from certificate.issuance.claims import decode_outcomes
 from certificate.issuance.i18n import category_words
 from tests.conftest import application_body
-from tests.live import ROOT, LiveService, free_port, live_service
+from tests.live import ROOT, LiveService, agency_token, free_port, live_service
 
 pytestmark = pytest.mark.slow
 
@@ -373,20 +373,7 @@ def answer_through_api(
 ) -> httpx.Response:
     """Answer a query as the agency's own system would, signed with its registered key."""
     assert agency.private_key is not None
-    key = serialization.load_pem_private_key(agency.private_key.read_bytes(), password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey | Ed25519PrivateKey)
-    now = int(time.time())
-    token = jwt.encode(
-        {
-            "iss": agency.id,
-            "aud": service.base_url,
-            "iat": now,
-            "exp": now + 60,
-            "jti": f"test-{time.monotonic_ns()}",
-        },
-        key,
-        algorithm="EdDSA" if isinstance(key, Ed25519PrivateKey) else "ES256",
-    )
+    token = agency_token(agency.id, agency.private_key, service.base_url)
     return httpx.post(
         f"{service.base_url}/api/v1/agency/queries/{check_id}/answer",
         json=answer,

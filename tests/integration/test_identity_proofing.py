@@ -1,10 +1,14 @@
-"""Identity before any agency is asked: the held state, the sandbox rule, the claims."""
+"""Identity before any agency is asked: the held state, the sandbox rule, the claims, and
+(as a real process) no agency channel seeing anything before the e-mail and the identity."""
 
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,6 +21,9 @@ from certificate.checks.models import Check
 from certificate.config import ConfigError
 from certificate.db import db
 from tests.conftest import application_body, drain, signup_and_token, web_login
+from tests.integration.test_agency_live import _start_simulator, _write_key_pair, wait_for
+from tests.live import agency_token, free_port, live_service
+from tests.mail import body_of, smtp_server
 
 
 def _file(client: FlaskClient, auth: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
@@ -149,3 +156,161 @@ def test_an_unknown_proofing_mode_stops_the_start(app_config: dict[str, Any]) ->
     app_config["IDENTITY_PROOFING"] = "optional"
     with pytest.raises(ConfigError, match="IPC_IDENTITY_PROOFING"):
         create_app(app_config)
+
+
+def _link_in(message: Any, path: str) -> str:
+    found = re.search(rf"https?://[^/\s]+({re.escape(path)}\S+)", body_of(message))
+    assert found, body_of(message)
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_no_channel_sees_an_application_before_its_email_and_identity(tmp_path: Path) -> None:
+    """In ``required`` mode, over real HTTP against the service as a process: the agency API,
+    the officers' portal and a push agency (a simulator process) see nothing of an application
+    whose owner has not verified their address (though an ID checker confirmed them), nor of one
+    whose address is verified but whose identity waits; each sees it once both hold."""
+    with (
+        smtp_server() as inbox,
+        live_service(
+            tmp_path,
+            IDENTITY_PROOFING="required",
+            SANDBOX_COUNTRIES="NG",
+            SMTP_URL=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
+            OUTBOX_RETRY_SCALE="0.01",
+            CHECK_DEADLINE_SECONDS="600",
+        ) as service,
+    ):
+
+        def last_line(*args: str) -> str:
+            done = service.command(*args)
+            assert done.returncode == 0, done.stderr
+            return done.stdout.strip().splitlines()[-1]
+
+        # Kenya answers in the portal, Germany through its own system, Austria takes pushes
+        last_line(
+            "agencies", "add", "--country", "KE", "--name", "Kenya Police", "--mode", "portal"
+        )
+        de_key, de_public = _write_key_pair(tmp_path, "DE", "ec")
+        germany = last_line(
+            "agencies", "add", "--country", "DE", "--name", "BfJ", "--mode", "api",
+            "--public-key", str(de_public),
+        )  # fmt: skip
+        at_port = free_port()
+        _, at_public = _write_key_pair(tmp_path, "AT", "ed25519")
+        austria = last_line(
+            "agencies", "add", "--country", "AT", "--name", "LPD Wien", "--mode", "push",
+            "--public-key", str(at_public), "--endpoint", f"http://127.0.0.1:{at_port}/queries",
+        )  # fmt: skip
+        simulator = _start_simulator(
+            tmp_path, at_port, austria, service.base_url, ["--mode", "push", "--behaviour", "now"]
+        )
+        try:
+            last_line(
+                "users", "create", "--email", "officer.ke@example.org", "--password",
+                "officer password", "--role", "agency-officer", "--country", "KE",
+            )  # fmt: skip
+            organisation = last_line("organisations", "add", "--name", "Test NGO")
+            last_line(
+                "users", "create", "--email", "checker@ngo.example", "--password",
+                "checker password", "--role", "id-checker", "--organisation", organisation,
+            )  # fmt: skip
+            officer = service.browser("officer.ke@example.org", "officer password")
+            checker = service.client()
+            token = checker.post(
+                "/api/v1/tokens",
+                json={"email": "checker@ngo.example", "password": "checker password"},
+            ).json()["access_token"]
+            checker.headers["Authorization"] = f"Bearer {token}"
+
+            residences = [
+                {"country": country, "from": f"{2010 + i}-01", "to": f"{2010 + i}-12"}
+                for i, country in enumerate(("KE", "DE", "AT"))
+            ]
+            filed: dict[str, dict[str, Any]] = {}
+            for email, name in (
+                ("unverified@example.org", "Okafor"),
+                ("verified@example.org", "Mensah"),
+            ):
+                http = service.applicant(email)
+                answer = http.post(
+                    "/api/v1/applications", json=application_body(name, residences=residences)
+                )
+                assert answer.status_code == 201, answer.text
+                assert answer.json()["status"] == "awaiting_identity"
+                filed[email] = answer.json()
+            # one verifies their address, the other's identity is confirmed in person
+            (check_mail,) = inbox.wait_for("verified@example.org")
+            assert service.client().get(_link_in(check_mail, "/email/verify/")).status_code == 200
+            seen = {"type": "passport", "number": "A1234567", "issuing_country": "NG"}
+
+            def confirm(email: str) -> None:
+                code = filed[email]["identity"]["code"]
+                answer = checker.post(
+                    "/api/v1/identity-checks",
+                    json={"code": code, "decision": "confirmed", "documents_seen": [seen]},
+                )
+                assert answer.status_code == 200, answer.text
+
+            confirm("unverified@example.org")
+
+            checks = {
+                email: dict(
+                    service.query(
+                        "SELECT country, id FROM checks WHERE application_id = :a", a=body["id"]
+                    )
+                )
+                for email, body in filed.items()
+            }
+
+            def channels() -> dict[str, set[str]]:
+                api = httpx.get(
+                    f"{service.base_url}/api/v1/agency/queries?status=open",
+                    headers={
+                        "Authorization": "Bearer " + agency_token(germany, de_key, service.base_url)
+                    },
+                    timeout=10,
+                )
+                assert api.status_code == 200, api.text
+                portal = officer.get("/portal")
+                assert portal.status_code == 200
+                ke_checks = {c["KE"] for c in checks.values()}
+                return {
+                    "api": {q["id"] for q in api.json()["queries"]},
+                    "portal": {c for c in ke_checks if c in portal.text}
+                    | {
+                        c
+                        for c in ke_checks
+                        if officer.get(f"/portal/queries/{c}").status_code == 200
+                    },
+                    "push": {p["query_id"] for p in simulator.log()["pushes"]},
+                }
+
+            def sees(email: str) -> dict[str, bool]:
+                found = channels()
+                mine = checks[email]
+                return {
+                    "api": mine["DE"] in found["api"],
+                    "portal": mine["KE"] in found["portal"],
+                    "push": mine["AT"] in found["push"],
+                }
+
+            time.sleep(2)  # ten sweeps of the service: anything due would have gone out
+            assert channels() == {"api": set(), "portal": set(), "push": set()}
+            for held in checks.values():
+                assert officer.get(f"/portal/queries/{held['KE']}").status_code == 404
+            attempts = service.query("SELECT DISTINCT status, attempts FROM checks")
+            assert attempts == [("queued", 0)]  # the sandbox's Nigeria was not asked either
+
+            # the identity of the verified account is confirmed: every channel sees it, only it
+            confirm("verified@example.org")
+            everywhere = {"api": True, "portal": True, "push": True}
+            wait_for("the channels to see it", lambda: sees("verified@example.org") == everywhere)
+            assert sees("unverified@example.org") == {"api": False, "portal": False, "push": False}
+
+            # the other address is verified at last: its application is released too
+            (check_mail,) = inbox.wait_for("unverified@example.org")
+            assert service.client().get(_link_in(check_mail, "/email/verify/")).status_code == 200
+            wait_for("the channels to see it", lambda: sees("unverified@example.org") == everywhere)
+        finally:
+            simulator.stop()
