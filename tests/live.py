@@ -89,6 +89,19 @@ class LiveService:
         assert "/login" not in answer.headers["location"], answer.headers["location"]
         return http
 
+    def agency_queries(self, agency_id: str, private_key: Path) -> list[dict[str, Any]]:
+        """The open queries an agency's own system sees (``GET /api/v1/agency/queries``)."""
+        answer = httpx.get(
+            f"{self.base_url}/api/v1/agency/queries?status=open",
+            headers={
+                "Authorization": f"Bearer {agency_token(agency_id, private_key, self.base_url)}"
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        queries: list[dict[str, Any]] = answer.json()["queries"]
+        return queries
+
     def spawn(self, *args: str, name: str) -> subprocess.Popen[bytes]:
         """Start another process of the deployment (a Celery worker, the scheduler) in its
         own process group, logging to ``<name>.log`` beside the service's log."""

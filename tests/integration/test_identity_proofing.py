@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,7 +21,7 @@ from certificate.config import ConfigError
 from certificate.db import db
 from tests.conftest import application_body, drain, signup_and_token, web_login
 from tests.integration.test_agency_live import _start_simulator, _write_key_pair, wait_for
-from tests.live import agency_token, free_port, live_service
+from tests.live import free_port, live_service
 from tests.mail import body_of, smtp_server
 
 
@@ -264,19 +263,12 @@ def test_no_channel_sees_an_application_before_its_email_and_identity(tmp_path: 
             }
 
             def channels() -> dict[str, set[str]]:
-                api = httpx.get(
-                    f"{service.base_url}/api/v1/agency/queries?status=open",
-                    headers={
-                        "Authorization": "Bearer " + agency_token(germany, de_key, service.base_url)
-                    },
-                    timeout=10,
-                )
-                assert api.status_code == 200, api.text
+                api = service.agency_queries(germany, de_key)
                 portal = officer.get("/portal")
                 assert portal.status_code == 200
                 ke_checks = {c["KE"] for c in checks.values()}
                 return {
-                    "api": {q["id"] for q in api.json()["queries"]},
+                    "api": {q["id"] for q in api},
                     "portal": {c for c in ke_checks if c in portal.text}
                     | {
                         c
