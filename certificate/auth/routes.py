@@ -76,6 +76,8 @@ def home_for(user: User) -> str:
         return url_for("admin_checks.index")
     if user.role == Role.ID_CHECKER.value:
         return url_for("identity.desk")
+    if user.role == Role.EMPLOYER.value:
+        return url_for("employer.index")
     return url_for("applications.index")
 
 

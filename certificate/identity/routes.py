@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from certificate.auth.access import id_checker_required
 from certificate.db import db, utcnow
+from certificate.i18n import N_
 from certificate.identity import service
 from certificate.identity.desk import record_check, submit_checks
 from certificate.identity.email_check import BadEmailLink, confirm_email
@@ -58,17 +60,25 @@ def desk() -> ResponseReturnValue:
     except service.IdentityCodeNotFound:
         form.code.errors = [
             *form.code.errors,
-            "No application waits for its identity under this code.",
+            gettext("No application waits for its identity under this code."),
         ]
         discard(render_template("identity/desk.html", form=form), 404)
     except service.IdentityAlreadyDecided:
-        form.code.errors = [*form.code.errors, "This identity has already been decided."]
+        form.code.errors = [*form.code.errors, gettext("This identity has already been decided.")]
         discard(render_template("identity/desk.html", form=form), 409)
-    except EvidenceMismatch as exc:
-        form.document_number.errors = [*form.document_number.errors, f"Does not match: {exc}"]
+    except EvidenceMismatch:
+        form.document_number.errors = [
+            *form.document_number.errors,
+            gettext(
+                "This document does not match the application's identity document "
+                "(its type, issuing country or number)."
+            ),
+        ]
         discard(render_template("identity/desk.html", form=form), 409)
-    flash(
-        f"Recorded: identity {proof.status} for code {proof.code}, by {organisation.name}.",
-        "success",
+    message = (
+        N_("Recorded: the identity for code %(code)s is confirmed, by %(organisation)s.")
+        if proof.status == "confirmed"
+        else N_("Recorded: the identity for code %(code)s is refused, by %(organisation)s.")
     )
+    flash(gettext(message, code=proof.code, organisation=organisation.name), "success")
     return redirect(url_for("identity.desk"), 303)

@@ -6,16 +6,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
-from pydantic import ValidationError
 
 from certificate.api_common import json_body, parse, respond
 from certificate.auth.bearer import api_user, bearer_user, require_bearer
 from certificate.auth.models import Role
 from certificate.db import db, utcnow
-from certificate.errors import ApiError, validation_fields
+from certificate.errors import ApiError
 from certificate.openapi import BEARER, operation
-from certificate.organisations import requests, service, webhooks
-from certificate.organisations.models import CandidateRequest, Organisation, RequestStatus
+from certificate.organisations import batch, requests, service, webhooks
+from certificate.organisations.models import CandidateRequest, Organisation
 from certificate.organisations.schemas import (
     ApiKeyIn,
     ApiKeyOut,
@@ -30,8 +29,6 @@ from certificate.organisations.schemas import (
     WebhookIn,
 )
 from certificate.runtime import runtime
-from certificate.verify.schemas import NumberVerification, TokenVerification
-from certificate.verify.service import verify_number, verify_token
 from certificate.web.transaction import transactional
 
 bp = Blueprint("organisations_api", __name__, url_prefix="/api/v1")
@@ -121,19 +118,6 @@ def acting_organisation() -> tuple[Organisation, str]:
     return organisation, f"user:{user.id}"
 
 
-def _answer_for(organisation: Organisation, item: CandidateRequest) -> dict[str, Any] | None:
-    """The current verification answer of a shared certificate; nothing once sharing stops."""
-    if item.status != RequestStatus.SHARED.value or item.application is None:
-        return None
-    certificate = item.application.current_certificate
-    if certificate is None or certificate.token is None:
-        return None
-    answer = verify_token(
-        runtime().verifier, certificate.token, utcnow(), organisation=organisation.name
-    )
-    return answer.as_dict()
-
-
 @bp.post("/requests")
 @operation(
     "Ask a candidate by e-mail (employer token or organisation API key)",
@@ -173,16 +157,19 @@ def create_request() -> ResponseReturnValue:
 def list_requests() -> ResponseReturnValue:
     """The organisation's requests; a shared one carries its certificate's current answer."""
     organisation, _actor = acting_organisation()
-    items = [
-        RequestOut(
-            id=item.id,
-            email=item.email,
-            purpose=item.purpose,
-            status=item.status,  # type: ignore[arg-type]
-            certificate=_answer_for(organisation, item),
+    verifier, now = runtime().verifier, utcnow()
+    items = []
+    for item in requests.organisation_requests(db.session, organisation.id):
+        answer = requests.current_answer(verifier, organisation, item, now)
+        items.append(
+            RequestOut(
+                id=item.id,
+                email=item.email,
+                purpose=item.purpose,
+                status=item.status,  # type: ignore[arg-type]
+                certificate=answer.as_dict() if answer is not None else None,
+            )
         )
-        for item in requests.organisation_requests(db.session, organisation.id)
-    ]
     return respond(RequestList(requests=items))
 
 
@@ -273,6 +260,30 @@ def create_webhook() -> ResponseReturnValue:
     return respond(WebhookCreated(id=hook.id, secret=hook.secret), 201)
 
 
+@bp.delete("/webhooks/<webhook_id>")
+@operation(
+    "Stop sending events to one of the organisation's webhook endpoints, at once",
+    responses={204: "Disabled"},
+    errors=(401, 403, 404),
+    security=BEARER,
+)
+@require_bearer(Role.EMPLOYER)
+@transactional(
+    {
+        webhooks.WebhookNotFound: lambda _: ApiError(
+            404, "not_found", "No such webhook of this organisation."
+        )
+    }
+)
+def disable_webhook(webhook_id: str) -> ResponseReturnValue:
+    """Disable one of the organisation's endpoints; another organisation's is a 404."""
+    user = api_user()
+    webhooks.disable_webhook(
+        db.session, user.organisation_id or "", webhook_id, actor=f"user:{user.id}", now=utcnow()
+    )
+    return Response(status=204)
+
+
 def _organisation_by_key() -> Organisation:
     """The organisation of this request's API key; 401 for anything else."""
     header = request.headers.get("Authorization", "")
@@ -292,15 +303,12 @@ def _organisation_by_key() -> Organisation:
     return organisation
 
 
-def _batch_item(index: int, item: dict[str, Any]) -> TokenVerification | NumberVerification:
+def _batch_item(index: int, item: dict[str, Any]) -> batch.Item:
     """One item as a token or a typed number; 400 naming ``items.N.field`` otherwise."""
-    model: type[TokenVerification] | type[NumberVerification] = (
-        TokenVerification if "token" in item else NumberVerification
-    )
     try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        fields = {f"items.{index}.{k}": v for k, v in validation_fields(exc).items()}
+        return batch.parse_item(item)
+    except batch.BadItem as exc:
+        fields = {f"items.{index}.{k}": v for k, v in exc.fields.items()}
         raise ApiError(
             400, "invalid_request", f"Item {index} is not a token or a typed number.", fields
         ) from exc
@@ -320,21 +328,8 @@ def verify_batch() -> ResponseReturnValue:
     organisation = _organisation_by_key()
     data = parse(BatchIn, json_body())
     items = [_batch_item(i, item) for i, item in enumerate(data.items)]
-    verifier = runtime().verifier
-    now = utcnow()
-    results = []
-    for item in items:
-        if isinstance(item, TokenVerification):
-            answer = verify_token(verifier, item.token.strip(), now, organisation=organisation.name)
-        else:
-            answer = verify_number(
-                verifier,
-                item.certificate_id,
-                item.date_of_birth,
-                now,
-                organisation=organisation.name,
-            )
-        results.append(answer.as_dict())
+    answers = batch.verify_items(runtime().verifier, items, organisation, utcnow())
+    results = [answer.as_dict() for answer in answers]
     response, status = respond(BatchOut(results=results))
     response.headers["Cache-Control"] = "no-store"
     return response, status

@@ -14,6 +14,7 @@ from certificate.db import DbSession
 from certificate.events import announce
 from certificate.notifications.service import enqueue_mail, link
 from certificate.organisations.models import CandidateRequest, Organisation, RequestStatus
+from certificate.verify.service import Verification, Verifier, verify_token
 
 MAX_PURPOSE = 500
 
@@ -128,6 +129,19 @@ def organisation_requests(session: DbSession, organisation_id: str) -> list[Cand
             .order_by(CandidateRequest.created_at.desc(), CandidateRequest.id)
         )
     )
+
+
+def current_answer(
+    verifier: Verifier, organisation: Organisation, item: CandidateRequest, now: datetime
+) -> Verification | None:
+    """The current verification answer of a shared certificate (recorded in the holder's
+    history under the organisation's name); None before sharing and once it stops."""
+    if item.status != RequestStatus.SHARED.value or item.application is None:
+        return None
+    certificate = item.application.current_certificate
+    if certificate is None or certificate.token is None:
+        return None
+    return verify_token(verifier, certificate.token, now, organisation=organisation.name)
 
 
 def shares_of_application(session: DbSession, application_id: str) -> list[CandidateRequest]:

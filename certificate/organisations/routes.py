@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest, NotFound
 
 from certificate.applications.service import list_owned
 from certificate.auth.access import applicant_required
 from certificate.db import db, utcnow
+from certificate.i18n import N_
 from certificate.organisations import requests
 from certificate.organisations.models import CandidateRequest
 from certificate.web.transaction import transactional
 
 bp = Blueprint("requests", __name__)
 
+NO_SUCH_REQUEST = N_("There is no such request.")
+CHOOSE = N_("Choose one of your applications to share.")
+
 
 def _request_for_candidate(request_id: str) -> CandidateRequest:
     item = db.session.get(CandidateRequest, request_id)
     if item is None or item.candidate_id not in (None, current_user.id):
-        abort(404, "There is no such request.")
+        abort(404, gettext(NO_SUCH_REQUEST))
     return item
 
 
@@ -41,7 +46,7 @@ def show(request_id: str) -> ResponseReturnValue:
 @transactional(
     dict.fromkeys(
         (requests.RequestNotFound, requests.NotShareable),
-        lambda _: BadRequest("Choose one of your applications to share."),
+        lambda _: BadRequest(gettext(CHOOSE)),
     )
 )
 def share(request_id: str) -> ResponseReturnValue:
@@ -54,16 +59,28 @@ def share(request_id: str) -> ResponseReturnValue:
         request.form.get("application_id", ""),
         now=utcnow(),
     )
-    flash(f"Shared with {item.organisation.name}. You can stop sharing at any time.", "success")
+    flash(
+        gettext(
+            "Shared with %(organisation)s. You can stop sharing at any time.",
+            organisation=item.organisation.name,
+        ),
+        "success",
+    )
     return redirect(url_for("requests.show", request_id=item.id), 303)
 
 
 @bp.post("/requests/<request_id>/stop")
 @applicant_required
-@transactional({requests.RequestNotFound: lambda _: NotFound("There is no such request.")})
+@transactional({requests.RequestNotFound: lambda _: NotFound(gettext(NO_SUCH_REQUEST))})
 def stop(request_id: str) -> ResponseReturnValue:
     """Stop sharing: the organisation sees nothing more."""
     item = _request_for_candidate(request_id)
     requests.stop_sharing(db.session, item.id, current_user._get_current_object(), now=utcnow())
-    flash(f"{item.organisation.name} no longer sees your certificate.", "success")
+    flash(
+        gettext(
+            "%(organisation)s no longer sees your certificate.",
+            organisation=item.organisation.name,
+        ),
+        "success",
+    )
     return redirect(url_for("requests.show", request_id=item.id), 303)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from certificate.audit import record_event
 from certificate.db import DbSession, db
 from certificate.events import subscribe
+from certificate.i18n import N_
 from certificate.issuance.models import Certificate
 from certificate.notifications import add_transport
 from certificate.notifications.models import Channel
@@ -47,19 +48,19 @@ def check_url(url: str, *, allow_private: bool) -> None:
     """OrganisationError (field ``url``) unless ``url`` may receive webhooks."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise OrganisationError("url", "must be an https URL")
+        raise OrganisationError("url", N_("must be an https URL"))
     if allow_private:
         return
     if parts.scheme != "https":
-        raise OrganisationError("url", "must be an https URL")
+        raise OrganisationError("url", N_("must be an https URL"))
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
     except OSError as exc:
-        raise OrganisationError("url", "names a host that does not resolve") from exc
+        raise OrganisationError("url", N_("names a host that does not resolve")) from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]))
         if not address.is_global:
-            raise OrganisationError("url", "points at a private, loopback or reserved address")
+            raise OrganisationError("url", N_("points at a private, loopback or reserved address"))
 
 
 def new_secret() -> str:
@@ -100,6 +101,46 @@ def create_webhook(
         details={"webhook": webhook.id, "events": webhook.events},
         at=now,
     )
+    return webhook
+
+
+class WebhookNotFound(Exception):
+    """No such webhook of this organisation."""
+
+
+def organisation_webhooks(session: DbSession, organisation_id: str) -> list[Webhook]:
+    """The organisation's endpoints that still receive events, newest first."""
+    return list(
+        session.scalars(
+            select(Webhook)
+            .where(Webhook.organisation_id == organisation_id, Webhook.disabled_at.is_(None))
+            .order_by(Webhook.created_at.desc(), Webhook.id)
+        )
+    )
+
+
+def disable_webhook(
+    session: DbSession, organisation_id: str, webhook_id: str, *, actor: str, now: datetime
+) -> Webhook:
+    """Stop sending events to an endpoint of the organisation, at once (again: no change).
+
+    Deliveries still in the outbox are never sent to it: each attempt fails until the
+    outbox gives up on them.
+    """
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is None or webhook.organisation_id != organisation_id:
+        raise WebhookNotFound(webhook_id)
+    if webhook.disabled_at is None:
+        webhook.disabled_at = now
+        record_event(
+            session,
+            actor=actor,
+            action="webhook.disabled",
+            subject_type="organisation",
+            subject_id=organisation_id,
+            details={"webhook": webhook.id},
+            at=now,
+        )
     return webhook
 
 
@@ -184,6 +225,8 @@ class WebhookTransport:
         db.session.rollback()  # no transaction held while the endpoint answers
         if hook is None:
             raise DeliveryError("the webhook was deleted")
+        if hook.disabled_at is not None:
+            raise DeliveryError("the webhook was disabled")
         try:
             check_url(url, allow_private=self.allow_private)
         except OrganisationError as exc:

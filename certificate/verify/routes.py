@@ -14,9 +14,8 @@ organisation; nothing else about them is recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
@@ -31,12 +30,11 @@ from certificate.applications.models import Application
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
 from certificate.i18n import current_language, when
-from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
-from certificate.issuance.summary import claim_outcomes, content_verdict, summary_sentence
 from certificate.runtime import runtime
 from certificate.verify import service
 from certificate.verify.api import verification_limit, verify_uploaded_pdf
-from certificate.verify.i18n import country_names, page_words, words
+from certificate.verify.i18n import page_words, words
+from certificate.verify.presentation import ResultView, result_view
 
 bp = Blueprint("verify", __name__)
 
@@ -83,95 +81,6 @@ class UploadForm(FlaskForm):
         validators=[Optional(), Length(max=service.MAX_ORGANISATION)],
         id="upload-organisation",
         render_kw={"autocomplete": "organization"},
-    )
-
-
-@dataclass(frozen=True)
-class CountryLine:
-    """One country's outcome as the certificate states it."""
-
-    code: str
-    name: str
-    outcome: str
-    words: str
-
-
-@dataclass(frozen=True)
-class ResultView:
-    """What the page shows about one verification."""
-
-    status: str
-    title: str
-    reason: str
-    #: The colour class: the status, except that a certificate in force takes its
-    #: content's (``record``, ``unconfirmed``, or ``valid`` only when every country
-    #: confirmed no record): a record found is never green.
-    tone: str = ""
-    summary: str | None = None
-    holder: str | None = None
-    date_of_birth: str | None = None
-    number: str | None = None
-    issued: str | None = None
-    expires: str | None = None
-    specimen: bool = False
-    gap: int = 0
-    countries: list[CountryLine] = field(default_factory=list)
-
-
-def _epoch_day(value: Any) -> str | None:
-    try:
-        return datetime.fromtimestamp(int(value), UTC).date().isoformat()
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def country_outcomes(claim: Any, names: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``(country, outcome code)`` pairs from the signed ``c`` claim, sorted by shown name."""
-    if not isinstance(claim, dict):
-        return []
-    try:
-        decoded = decode_outcomes(claim)
-    except (KeyError, TypeError):
-        return []
-    pairs = [(country, OUTCOME_CODES[outcome]) for country, outcome in decoded.items()]
-    return sorted(pairs, key=lambda pair: names.get(pair[0], pair[0]))
-
-
-def result_view(verification: service.Verification, language: str = "en") -> ResultView:
-    """The answer in words; an invalid token's claims are never shown."""
-    table = words(language)
-    status = verification.status
-    title, reason = table["statuses"][status], table["reasons"][status]
-    claims = verification.claims
-    if claims is None or status in ("invalid", "unknown"):
-        return ResultView(status, title, reason, tone=status)
-    outcomes = list((claim_outcomes(claims) or {}).values())
-    tone = status
-    if status == "valid":
-        verdict = content_verdict(outcomes)
-        title = table["headlines"][verdict]
-        tone = {"record_found": "record", "not_confirmed": "unconfirmed"}.get(verdict, "valid")
-    names = country_names(language)
-    holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
-    countries = [
-        CountryLine(code, names.get(code, code), outcome, table["outcomes"][outcome])
-        for code, outcome in country_outcomes(claims.get("c"), names)
-    ]
-    gap = claims.get("gap")
-    return ResultView(
-        status,
-        title,
-        reason,
-        tone=tone,
-        summary=summary_sentence(outcomes, language) if outcomes else None,
-        holder=holder or None,
-        date_of_birth=str(claims["dob"]) if claims.get("dob") else None,
-        number=str(claims["jti"]) if claims.get("jti") else None,
-        issued=_epoch_day(claims.get("iat")),
-        expires=_epoch_day(claims.get("exp")),
-        specimen=claims.get("spc") is True,
-        gap=gap if isinstance(gap, int) and gap > 0 else 0,
-        countries=countries,
     )
 
 

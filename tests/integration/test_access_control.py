@@ -219,6 +219,16 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("organisations_api.create_request", "POST"): member_api(),
     ("organisations_api.list_requests", "GET"): member_api(),
     ("organisations_api.create_webhook", "POST"): member_api(),
+    ("organisations_api.disable_webhook", "DELETE"): member_api(),
+    ("employer.index", "GET"): member_page(),
+    ("employer.ask", "POST"): member_page(),
+    ("employer.access", "GET"): member_page(),
+    ("employer.create_key", "POST"): member_page(),
+    ("employer.revoke_key", "POST"): member_page(),
+    ("employer.create_webhook", "POST"): member_page(),
+    ("employer.disable_webhook", "POST"): member_page(),
+    ("employer.batch_form", "GET"): member_page(),
+    ("employer.verify_csv", "POST"): member_page(),
     # the candidate's page of a request (an unknown one: 404 to applicants)
     ("requests.show", "GET"): {
         **applicant_page(owned=False),
@@ -534,7 +544,7 @@ def _build_world(app: Flask) -> World:
         ids["decided_action"] = action.id
     ids["email_token"] = "not-a-token-the-service-made"
     ids["oidc_provider"] = "no-such-provider"  # the walk's world configures none
-    ids["organisation"] = ids["api_key"] = ids["candidate_request"] = "0" * 32
+    ids["organisation"] = ids["api_key"] = ids["candidate_request"] = ids["webhook"] = "0" * 32
 
     callers: dict[str, Caller] = {"anonymous": Caller(app.test_client(), dict)}
     for role, (email, _kind, _country) in people.items():
@@ -584,6 +594,7 @@ DEFAULT_VALUES = {
     "organisation_id": "organisation",
     "key_id": "api_key",
     "request_id": "candidate_request",
+    "webhook_id": "webhook",
     "provider": "oidc_provider",
 }
 
