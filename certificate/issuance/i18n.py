@@ -106,6 +106,8 @@ _EN: dict[str, str] = {
     "verify": N_(
         "Scan the QR code or visit {base_url}/v and enter the certificate number and date of birth."
     ),
+    # the QR code's alternative text, read by screen readers instead of the image
+    "qr_alt": N_("QR code for verifying certificate {number}. It holds the link {url}"),
 }
 
 #: Languages a certificate can be printed in.

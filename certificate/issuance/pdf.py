@@ -44,7 +44,6 @@ from reportlab.platypus import (
     PageTemplate,
     Paragraph,
     Spacer,
-    Table,
     TableStyle,
 )
 from reportlab.platypus.doctemplate import LayoutError
@@ -62,6 +61,14 @@ from certificate.issuance.i18n import (
 )
 from certificate.issuance.qr import make_qr, qr_matrix
 from certificate.issuance.summary import content_verdict, summary_sentence
+from certificate.issuance.tagging import (
+    Element,
+    Structure,
+    Table,
+    artifact,
+    script_language,
+    write_structure,
+)
 from certificate.issuance.typesetting import (
     ARABIC,
     ARABIC_BOLD,
@@ -355,6 +362,23 @@ class _Builder:
         self.t = labels(doc.language)
         self.s = _Styles(base_size, self.rtl)
         self.label_dir = "R" if self.rtl else "L"
+        self.tags = Structure(doc.language)
+        # the reading order (docs/certificates.md), whatever order the page draws them in
+        self.parts = {
+            name: self.tags.element(role)
+            for name, role in (
+                ("title", "H1"),
+                ("summary", "P"),
+                ("specimen", "P"),
+                ("details", "Sect"),
+                ("holder", "Sect"),
+                ("statement", "P"),
+                ("countries", "Sect"),
+                ("coverage", "Sect"),
+                ("notes", "Sect"),
+                ("verification", "Sect"),
+            )
+        }
 
     # small helpers -------------------------------------------------------
 
@@ -363,6 +387,20 @@ class _Builder:
 
     def value(self, text: str, style: ParagraphStyle) -> _Text:
         return _Text(text, style, None)
+
+    def tag(self, element: Element, flowable: Flowable) -> Flowable:
+        """``flowable`` drawn as content of ``element`` in the structure tree."""
+        return self.tags.tag(element, flowable)
+
+    def under(self, parent: Element, role: str, flowable: Flowable, **attributes: Any) -> Flowable:
+        """``flowable`` as the content of a new ``role`` element under ``parent``."""
+        return self.tag(self.tags.element(role, parent, **attributes), flowable)
+
+    def data_value(self, parent: Element, role: str, text: str, style: ParagraphStyle) -> Flowable:
+        """A data value (a name, a place) in its own element, with its script's ``/Lang``
+        when that is not the certificate's."""
+        lang = script_language(text, self.doc.language)
+        return self.under(parent, role, self.value(text, style), lang=lang)
 
     def embed(self, value: str) -> str:
         """Isolate a data value inside a translated sentence."""
@@ -411,7 +449,11 @@ class _Builder:
             Spacer(0, 2.5 * mm),
             self.statement(),
             Spacer(0, 2.5 * mm),
-            self.label(self.t["countries"], self.s.make(1.1, bold=True, colour=NAVY)),
+            self.under(
+                self.parts["countries"],
+                "H2",
+                self.label(self.t["countries"], self.s.make(1.1, bold=True, colour=NAVY)),
+            ),
             Spacer(0, 1.2 * mm),
             self.countries_table(),
         ]
@@ -427,7 +469,8 @@ class _Builder:
             text = f"{text}  ·  SPECIMEN"
         style = self.s.make(1.25, bold=True, colour=colors.white)
         style.alignment = 1  # centred
-        table = Table([[self.label(text, style)]], colWidths=[CONTENT_WIDTH])
+        banner = self.tag(self.parts["specimen"], self.label(text, style))
+        table = Table([[banner]], colWidths=[CONTENT_WIDTH])
         table.setStyle(
             TableStyle(
                 [
@@ -441,7 +484,10 @@ class _Builder:
 
     def header(self) -> Table:
         t, doc, s = self.t, self.doc, self.s
-        title = self.label(t["title"], s.make(2.3, bold=True, colour=NAVY, leading=1.15))
+        title = self.tag(
+            self.parts["title"],
+            self.label(t["title"], s.make(2.3, bold=True, colour=NAVY, leading=1.15)),
+        )
         end = s.make(0.95, colour=MUTED)
         end.alignment = s.end_alignment
         number = s.make(1.75, bold=True, leading=1.15)
@@ -452,11 +498,21 @@ class _Builder:
         if natural > right_width - 2:
             number.fontSize *= (right_width - 2) / natural
             number.leading = number.fontSize * 1.15
+        details = self.parts["details"]
+        number_element = self.tags.element("P", details)
         block = [
-            self.label(t["certificate_number"], end),
-            self.value(doc.certificate_id, number),
-            self.label(f"{t['issued_on']}{t['colon']}{self.dated(doc.issued_on)}", end),
-            self.label(f"{t['expires_on']}{t['colon']}{self.dated(doc.expires_on)}", end),
+            self.tag(number_element, self.label(t["certificate_number"], end)),
+            self.tag(number_element, self.value(doc.certificate_id, number)),
+            self.under(
+                details,
+                "P",
+                self.label(f"{t['issued_on']}{t['colon']}{self.dated(doc.issued_on)}", end),
+            ),
+            self.under(
+                details,
+                "P",
+                self.label(f"{t['expires_on']}{t['colon']}{self.dated(doc.expires_on)}", end),
+            ),
         ]
         table = Table(
             [self.row([title, block])],
@@ -500,16 +556,22 @@ class _Builder:
     def holder_and_qr(self) -> Table:
         s = self.s
         label_style = s.make(0.95, colour=MUTED)
-        rows = [
-            self.row(
-                [
-                    self.label(label, label_style),
-                    self.value(value, s.make(1.1, bold=bold)),
-                ]
+        holder = self.parts["holder"]
+        heading = self.under(
+            holder, "H2", self.label(self.t["holder"], s.make(1.1, bold=True, colour=NAVY))
+        )
+        details = self.tags.element("Table", holder)
+        rows = []
+        for label, value, bold in self.holder_rows():
+            row = self.tags.element("TR", details)
+            rows.append(
+                self.row(
+                    [
+                        self.under(row, "TH", self.label(label, label_style), scope="Row"),
+                        self.data_value(row, "TD", value, s.make(1.1, bold=bold)),
+                    ]
+                )
             )
-            for label, value, bold in self.holder_rows()
-        ]
-        heading = self.label(self.t["holder"], s.make(1.1, bold=True, colour=NAVY))
         identity_width = CONTENT_WIDTH - QR_COLUMN_WIDTH - 4 * mm
         label_width = 36 * mm
         identity = Table(
@@ -528,11 +590,21 @@ class _Builder:
                 ]
             )
         )
-        qr_column = [
-            _QrCode(self.doc.verify_url),
-            Spacer(0, 1 * mm),
+        verification = self.parts["verification"]
+        verify_heading = self.under(
+            verification,
+            "H2",
             self.label(self.t["verify_heading"], s.make(0.95, bold=True, colour=NAVY)),
-            self.label(self.verify_text(), s.make(0.85, colour=MUTED)),
+        )
+        alt = self.t["qr_alt"].format(number=self.doc.certificate_id, url=self.doc.verify_url)
+        qr_code = self.under(verification, "Figure", _QrCode(self.doc.verify_url), alt=alt)
+        qr_column = [
+            qr_code,
+            Spacer(0, 1 * mm),
+            verify_heading,
+            self.under(
+                verification, "P", self.label(self.verify_text(), s.make(0.85, colour=MUTED))
+            ),
         ]
         table = Table(
             [self.row([[heading, Spacer(0, 1 * mm), identity], qr_column])],
@@ -563,10 +635,8 @@ class _Builder:
         outcomes = [line.outcome for line in self.doc.countries]
         colour = OUTCOME_COLOURS[SUMMARY_COLOURS[content_verdict(outcomes)]]
         text = summary_sentence(outcomes, self.doc.language)
-        table = Table(
-            [[self.label(text, self.s.make(1.15, bold=True, colour=colour))]],
-            colWidths=[CONTENT_WIDTH],
-        )
+        sentence = self.label(text, self.s.make(1.15, bold=True, colour=colour))
+        table = Table([[self.tag(self.parts["summary"], sentence)]], colWidths=[CONTENT_WIDTH])
         table.setStyle(
             TableStyle(
                 [
@@ -581,10 +651,8 @@ class _Builder:
         return table
 
     def statement(self) -> Table:
-        table = Table(
-            [[self.label(self.t["statement"], self.s.make(0.92))]],
-            colWidths=[CONTENT_WIDTH],
-        )
+        statement = self.label(self.t["statement"], self.s.make(0.92))
+        table = Table([[self.tag(self.parts["statement"], statement)]], colWidths=[CONTENT_WIDTH])
         table.setStyle(
             TableStyle(
                 [
@@ -606,8 +674,10 @@ class _Builder:
         t, s = self.t, self.s
         widths = [*self.COUNTRY_WIDTHS, CONTENT_WIDTH - sum(self.COUNTRY_WIDTHS)]
         head_style = s.make(0.9, bold=True, colour=colors.white)
+        structure = self.tags.element("Table", self.parts["countries"])
+        head_row = self.tags.element("TR", structure)
         header = [
-            self.label(t[key], head_style)
+            self.under(head_row, "TH", self.label(t[key], head_style), scope="Column")
             for key in ("country", "periods", "result", "answered_on", "authority")
         ]
         rows: list[list[Any]] = [self.row(header)]
@@ -621,10 +691,11 @@ class _Builder:
         ]
         for index, line in enumerate(self.doc.countries):
             first = len(rows)
-            rows.append(self.row(self.country_cells(line)))
+            cells, result = self.country_cells(line, self.tags.element("TR", structure))
+            rows.append(self.row(cells))
             # one row per record, so that a long list continues on the next page
             start, stop = sorted((self.col(1, 5), self.col(4, 5)))
-            for part in self.record_tables(line, sum(widths[1:])):
+            for part in self.record_tables(line, sum(widths[1:]), result):
                 record_row: list[Any] = [""] * 5
                 record_row[start] = part
                 rows.append(record_row)
@@ -639,10 +710,16 @@ class _Builder:
         table.setStyle(TableStyle(commands))
         return table
 
-    def country_cells(self, line: CountryLine) -> list[Any]:
+    def country_cells(self, line: CountryLine, row: Element) -> tuple[list[Any], Element]:
+        """The row's cells, as content of ``row``'s TD elements; and the result's TD,
+        under which the records are read."""
         t, s = self.t, self.s
+        country_cell, periods_element, result, answered_cell, authority_cell = (
+            self.tags.element("TD", row) for _ in range(5)
+        )
         cell = s.make(0.95)
         periods = "\n".join(self.period(start, end) for start, end in line.periods)
+        country = self.value(f"{self.country(line)} ({line.country})", s.make(0.95, bold=True))
         if periods:
             periods_cell = self.label(periods, cell)
         else:
@@ -653,37 +730,49 @@ class _Builder:
         )
         answered = _iso(line.answered_on) if line.answered_on else "—"
         authority = line.authority or "—"
-        authority_cells: list[Flowable] = [self.value(authority, cell)]
+        authority_cells = [self.data_value(authority_cell, "P", authority, cell)]
         if line.reference:
-            authority_cells.append(
-                self.label(
-                    f"{t['reference']} {self.embed(line.reference)}",
-                    s.make(0.85, colour=MUTED),
-                )
+            reference = self.label(
+                f"{t['reference']} {self.embed(line.reference)}", s.make(0.85, colour=MUTED)
             )
-        return [
-            self.value(f"{self.country(line)} ({line.country})", s.make(0.95, bold=True)),
-            periods_cell,
-            outcome,
-            self.value(answered, cell),
+            authority_cells.append(self.under(authority_cell, "P", reference))
+        cells = [
+            self.tag(country_cell, country),
+            self.tag(periods_element, periods_cell),
+            self.tag(result, outcome),
+            self.tag(answered_cell, self.value(answered, cell)),
             authority_cells,
         ]
+        return cells, result
 
-    def record_tables(self, line: CountryLine, width: float) -> list[Table]:
-        """The records' header, then one single-row table per record (same columns)."""
+    def record_tables(self, line: CountryLine, width: float, result: Element) -> list[Table]:
+        """The records' header, then one single-row table per record (same columns).
+
+        On the page each is a table of its own; in the structure tree they are
+        the rows of one table, read under the country's result.
+        """
         if not line.records:
             return []
         t, s = self.t, self.s
+        structure = self.tags.element("Table", result)
         keys = ("offence", "category", "date", "court", "sentence")
         fractions = (0.27, 0.15, 0.12, 0.22, 0.24)
         head = s.make(0.82, bold=True, colour=MUTED)
         body = s.make(0.85)
         column_widths = self.widths([width * f for f in fractions])
-        rows = [self.row([self.label(t[key], head) for key in keys])]
+        head_row = self.tags.element("TR", structure)
+        rows = [
+            self.row(
+                [self.under(head_row, "TH", self.label(t[k], head), scope="Column") for k in keys]
+            )
+        ]
         for record in line.records:
             category = category_words(self.doc.language, record.category)
             values = (record.offence, category, record.date, record.court, record.sentence)
-            rows.append(self.row([self.value(v or "—", body) for v in values]))
+            record_row = self.tags.element("TR", structure)
+            rows.append(
+                self.row([self.data_value(record_row, "TD", v or "—", body) for v in values])
+            )
         tables = []
         for index, row in enumerate(rows):
             table = Table([row], colWidths=column_widths)
@@ -706,9 +795,14 @@ class _Builder:
     def coverage(self) -> Table:
         """One short line per residence period no definitive answer covers."""
         t, s = self.t, self.s
+        section = self.parts["coverage"]
         cells: list[Flowable] = [
-            self.label(
-                t["coverage"], s.make(0.95, bold=True, colour=OUTCOME_COLOURS["no_response"])
+            self.under(
+                section,
+                "H2",
+                self.label(
+                    t["coverage"], s.make(0.95, bold=True, colour=OUTCOME_COLOURS["no_response"])
+                ),
             )
         ]
         for line in self.doc.uncovered:
@@ -717,11 +811,15 @@ class _Builder:
                 f"{t['colon']}{self.period(line.start, line.end)} — "
                 f"{outcome_phrase(self.doc.language, line.outcome)}"
             )
-            cells.append(self.label(text, s.make(0.88)))
+            cells.append(self.under(section, "P", self.label(text, s.make(0.88))))
         cells.append(
-            self.label(
-                t["coverage_gap_months"].format(months=self.doc.gap_months),
-                s.make(0.88, colour=MUTED),
+            self.under(
+                section,
+                "P",
+                self.label(
+                    t["coverage_gap_months"].format(months=self.doc.gap_months),
+                    s.make(0.88, colour=MUTED),
+                ),
             )
         )
         table = Table([[cells]], colWidths=[CONTENT_WIDTH])
@@ -738,8 +836,10 @@ class _Builder:
 
     def notes(self) -> Table:
         s = self.s
-        cells: list[Flowable] = [self.label(self.t["notes"], s.make(0.95, bold=True, colour=NAVY))]
-        cells += [self.value(note, s.make(0.9)) for note in self.doc.notes]
+        section = self.parts["notes"]
+        heading = self.label(self.t["notes"], s.make(0.95, bold=True, colour=NAVY))
+        cells: list[Flowable] = [self.under(section, "H2", heading)]
+        cells += [self.data_value(section, "P", note, s.make(0.9)) for note in self.doc.notes]
         table = Table([[cells]], colWidths=[CONTENT_WIDTH])
         table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         return table
@@ -779,16 +879,18 @@ def _decorate(builder: _Builder, pages: list[int], total: int | None) -> Any:
     def on_page(canvas: Canvas, _doc: BaseDocTemplate) -> None:
         pages.append(canvas.getPageNumber())
         if builder.doc.specimen:
-            _draw_watermark(canvas)
+            with artifact(canvas, "Pagination", "Watermark"):
+                _draw_watermark(canvas)
         footer = builder.footer(canvas.getPageNumber(), total)
         _, height = footer.wrapOn(canvas, CONTENT_WIDTH, MARGIN_BOTTOM)
-        canvas.saveState()
-        canvas.setStrokeColor(RULE)
-        canvas.setLineWidth(0.4)
-        top = MARGIN_BOTTOM - 4 * mm
-        canvas.line(MARGIN_X, top, PAGE_WIDTH - MARGIN_X, top)
-        canvas.restoreState()
-        footer.drawOn(canvas, MARGIN_X, top - 1.5 * mm - height)
+        with artifact(canvas, "Pagination", "Footer"):
+            canvas.saveState()
+            canvas.setStrokeColor(RULE)
+            canvas.setLineWidth(0.4)
+            top = MARGIN_BOTTOM - 4 * mm
+            canvas.line(MARGIN_X, top, PAGE_WIDTH - MARGIN_X, top)
+            canvas.restoreState()
+            footer.drawOn(canvas, MARGIN_X, top - 1.5 * mm - height)
 
     return on_page
 
@@ -821,7 +923,8 @@ def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
 
 def _render_at(
     doc: CertificateDocument, base_size: float, total: int | None = None
-) -> tuple[bytes, int]:
+) -> tuple[bytes, int, Structure]:
+    """The untagged PDF at ``base_size``, its page count, and its structure tree."""
     builder = _Builder(doc, base_size)
     pages: list[int] = []
     buffer = io.BytesIO()
@@ -849,16 +952,16 @@ def _render_at(
         [PageTemplate(id="certificate", frames=[frame], onPage=_decorate(builder, pages, total))]
     )
     template.build(builder.story())
-    return buffer.getvalue(), len(pages)
+    return buffer.getvalue(), len(pages), builder.tags
 
 
-def _render_one_page(doc: CertificateDocument, base_size: float) -> bytes | None:
-    """The PDF at ``base_size``, or None if it does not fit on one page."""
+def _render_one_page(doc: CertificateDocument, base_size: float) -> tuple[bytes, Structure] | None:
+    """The PDF at ``base_size`` and its structure, or None if it does not fit on one page."""
     try:
-        pdf, page_count = _render_at(doc, base_size, total=1)
+        pdf, page_count, structure = _render_at(doc, base_size, total=1)
     except LayoutError:
         return None
-    return pdf if page_count == 1 else None
+    return (pdf, structure) if page_count == 1 else None
 
 
 def render_certificate_pdf(doc: CertificateDocument) -> bytes:
@@ -876,19 +979,19 @@ def render_certificate_pdf(doc: CertificateDocument) -> bytes:
     labels(doc.language)  # fail early on an unknown language
     best = _render_one_page(doc, FONT_SIZES[0])  # the usual case
     if best is not None:
-        return best
+        return write_structure(*best)
     low, high = 1, len(FONT_SIZES) - 1  # binary search: smaller text, fewer pages
     while low <= high:
         middle = (low + high) // 2
-        pdf = _render_one_page(doc, FONT_SIZES[middle])
-        if pdf is None:
+        rendered = _render_one_page(doc, FONT_SIZES[middle])
+        if rendered is None:
             low = middle + 1
         else:
-            best, high = pdf, middle - 1
+            best, high = rendered, middle - 1
     if best is not None:
-        return best
-    _, pages = _render_at(doc, MULTI_PAGE_SIZE)  # count the pages, then number them
-    pdf, printed = _render_at(doc, MULTI_PAGE_SIZE, total=pages)
+        return write_structure(*best)
+    _, pages, _ = _render_at(doc, MULTI_PAGE_SIZE)  # count the pages, then number them
+    pdf, printed, structure = _render_at(doc, MULTI_PAGE_SIZE, total=pages)
     if printed != pages:  # pragma: no cover - the footer sits outside the frame
         raise RuntimeError(f"certificate {doc.certificate_id}: page count moved on re-render")
-    return pdf
+    return write_structure(pdf, structure)
