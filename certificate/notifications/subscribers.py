@@ -1,4 +1,9 @@
-"""The e-mails that domain events cause (see certificate/events.py)."""
+"""The e-mails that domain events cause (see certificate/events.py).
+
+Each is written in its recipient's language: the account's language (the
+last one they chose on the pages), else, for a holder, the language they
+chose for the certificate, else English.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,9 @@ from certificate.auth.models import Role, User
 from certificate.checks.models import Check
 from certificate.db import DbSession
 from certificate.events import subscribe
+from certificate.i18n import cldr
 from certificate.issuance.models import Certificate
 from certificate.notifications.service import enqueue_mail, link
-from country_adapters.countries import country_name
 
 
 def _owner(session: DbSession, application: Application) -> User | None:
@@ -32,7 +37,7 @@ def _to_owner(
         session,
         to=owner.email,
         topic=topic,
-        language=application.language,
+        language=owner.language or application.language,
         now=now,
         link=link(f"/applications/{application.id}"),
         **values,
@@ -68,13 +73,14 @@ def query_sent(session: DbSession, *, check: Check, now: datetime) -> None:
         )
     )
     for officer in officers:
+        language = officer.language or "en"
         enqueue_mail(
             session,
             to=officer.email,
             topic="new_query",
-            language=officer.language or "en",
+            language=language,
             now=now,
-            country=country_name(check.country),
+            country=cldr.country_name(check.country, language),
             link=link("/portal"),
         )
 
