@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from certificate.db import Base, UTCDateTime, utcnow
@@ -29,7 +29,11 @@ class Certificate(Base):
     """One issued certificate. ``(application_id, generation)`` is unique: issuance happens once."""
 
     __tablename__ = "certificates"
-    __table_args__ = (UniqueConstraint("application_id", "generation"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "generation"),
+        # the sweeper's question: which certificates ran out and are not announced yet
+        Index("ix_certificates_expiry_due", "expiry_announced_at", "expires_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
@@ -50,6 +54,8 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when ``certificate.expired`` was announced (once, by the sweeper)
+    expiry_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application] = relationship(back_populates="certificates")
 

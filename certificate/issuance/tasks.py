@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from certificate.db import db
+from certificate.db import db, utcnow
+from certificate.issuance.expiry import announce_expiries
 from certificate.issuance.service import settle_pending_documents
 from certificate.runtime import runtime
 
@@ -15,3 +16,9 @@ def settle_pending() -> None:
         db.session, runtime().files, float(current_app.config["ORPHAN_DOCUMENT_SECONDS"])
     )
     db.session.rollback()
+
+
+def announce_expired() -> None:
+    """Announce ``certificate.expired`` for every certificate whose time ran out since last time."""
+    announce_expiries(db.session, utcnow())
+    db.session.commit()
