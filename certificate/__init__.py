@@ -11,7 +11,7 @@ from flask import Flask
 from certificate import rate_limits
 from certificate.config import load_config
 from certificate.db import configure_sqlite, db, private_sqlite_file
-from certificate.extensions import csrf, limiter, login_manager, migrate
+from certificate.extensions import csrf, login_manager, migrate
 from certificate.observability import configure_logging
 from certificate.resources import migrations_folder, templates_folder
 
@@ -60,8 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=migrations_folder(), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
-    rate_limits.configure(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
 
     from certificate import models  # noqa: F401 - every model registered on the metadata
     from certificate.runtime import build_runtime

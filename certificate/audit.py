@@ -20,7 +20,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -131,6 +131,22 @@ def record_event(
     return event
 
 
+ContentCheck = Callable[[DbSession, "AuditEvent"], "str | None"]
+"""Checks the rows an event seals by digest; returns what is wrong, or None."""
+
+_CONTENT_CHECKS: dict[str, ContentCheck] = {}
+
+
+def register_content_check(action: str, check: ContentCheck) -> None:
+    """Have :func:`verify_chain` also check what events of ``action`` seal outside the log.
+
+    A feature that records many rows under one event (a digest of them in its
+    details) registers here how to recompute that digest, so that a row
+    changed or deleted later is named like a changed event.
+    """
+    _CONTENT_CHECKS[action] = check
+
+
 def verify_chain(session: DbSession) -> list[str]:
     """Walk the log in order; return a description of every break (empty when intact)."""
     return [problem for _, problem in _walk(session) if problem]
@@ -163,6 +179,9 @@ def _walk(session: DbSession) -> Iterator[tuple[AuditEvent, str | None]]:
                 "its MAC does not match: the chain was rewritten from here "
                 "(an earlier event deleted or changed, and the hashes recomputed)"
             )
+        content_check = _CONTENT_CHECKS.get(event.action)
+        if content_check is not None and (problem := content_check(session, event)):
+            problems.append(problem)
         keyed = keyed or event.mac is not None
         expected_prev = event.hash
         yield event, f"event {event.id}: {'; '.join(problems)}" if problems else None

@@ -77,13 +77,16 @@ def private_sqlite_file(engine: Engine) -> None:
             os.chmod(name, 0o600)
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, *, durable: bool = True) -> None:
     """Make SQLite safe for a web process with worker threads.
 
     WAL lets readers proceed beside the writer, a busy timeout waits instead of
     failing, and every transaction starts with ``BEGIN IMMEDIATE`` so that two
     threads never both read and then both try to write (which SQLite would
-    refuse at once, whatever the timeout).
+    refuse at once, whatever the timeout). ``durable=False`` (for counts that
+    may be lost, never for the service's records) commits without waiting for
+    the disk: the file stays consistent, and a power cut may forget the last
+    commits of that engine's connections only.
     """
 
     @event.listens_for(engine, "connect")
@@ -93,6 +96,8 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not durable:
+            cursor.execute("PRAGMA synchronous=OFF")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -107,10 +107,19 @@ def register_error_handlers(app: Flask) -> None:
         if not _wants_json():
             if status >= 500:
                 return exc
-            return render_template("error.html", status=status, message=exc.description), status
+            page = render_template("error.html", status=status, message=exc.description)
+            return page, status, _retry_after(exc)
         code = _CODES.get(status, "error" if status >= 500 else "bad_request")
         response = jsonify(error_body(code, gettext(exc.description or exc.name)))
         response.status_code = status
-        if status == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
-            response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+        response.headers.update(_retry_after(exc))
         return response
+
+
+def _retry_after(exc: HTTPException) -> dict[str, str]:
+    """A 429's ``Retry-After``: werkzeug's ``retry_after``, or Flask-Limiter's response's."""
+    if exc.code != 429:
+        return {}
+    if exc.response is not None and "Retry-After" in exc.response.headers:
+        return {"Retry-After": exc.response.headers["Retry-After"]}
+    return {name: value for name, value in exc.get_headers() if name == "Retry-After"}

@@ -21,6 +21,7 @@ from certificate.errors import ApiError
 #: The deepest any request body of the API needs is 4 levels; this leaves room.
 MAX_JSON_DEPTH = 32
 NUL = "\x00"
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
@@ -79,8 +80,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _no_nul_in_fields() -> None:
         sources = [request.args]
-        if request.method == "POST":
-            sources.append(request.form)
+        if request.method == "POST" and request.mimetype in _FORM_TYPES:
+            sources.append(request.form)  # JSON bodies are checked as they are parsed
         for source in sources:
             for name, value in source.items(multi=True):
                 if NUL in name or NUL in value:

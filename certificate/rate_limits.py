@@ -1,7 +1,13 @@
 """Rate limits that every process of a deployment counts together.
 
-Flask-Limiter counts; this module chooses where the counts live and who the
-client is:
+The ``limits`` library counts (fixed windows); this module decorates the
+views that have a limit (:func:`per_client`), chooses where the counts live
+and who the client is. Only decorated views pay anything: a request to any
+other route does no rate-limit work at all, and a limited one costs one
+counter update (Flask-Limiter, used before, resolved and filtered its limits
+on every request of every route: a third of a verification's CPU).
+
+Where the counts live:
 
 * ``IPC_RATE_LIMIT_STORAGE_URL`` set (``redis://host:port/db``): limits'
   Redis storage. Every hit is one atomic ``INCR``: the limit is exact across
@@ -27,21 +33,39 @@ of proxies: a client could then choose its own address.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
 
-from flask import Flask
-from limits.storage import Storage
-from sqlalchemy import Float, Integer, String, case, create_engine, delete, select
+from flask import Flask, current_app, request
+from limits import RateLimitItem, parse
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certificate.db import Base, configure_sqlite
+
+log = logging.getLogger(__name__)
 
 DATABASE_SCHEME = "ipc+database"
 DEFAULT_BATCH = 5
@@ -56,6 +80,34 @@ class RateLimitCounter(Base):
     hits: Mapped[int] = mapped_column(Integer)
     # the window's end, in seconds since the epoch (limits' own clock)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+def _upsert(dialect_name: str) -> Any:
+    """Add ``:hits`` to ``:key``'s row (a new window when the row's has ended at ``:now``),
+    returning the row's hits and end. Built once: a flush only binds values."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    table = RateLimitCounter.__table__
+    insert = dialect.insert(table).values(
+        key=bindparam("key"), hits=bindparam("hits"), expires_at=bindparam("expires_at")
+    )
+    expired = table.c.expires_at <= bindparam("now")
+    return insert.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "hits": case(
+                (expired, insert.excluded.hits), else_=table.c.hits + insert.excluded.hits
+            ),
+            "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
+        },
+    ).returning(table.c.hits, table.c.expires_at)
+
+
+_PURGE = delete(RateLimitCounter).where(RateLimitCounter.expires_at <= bindparam("before"))
+
+
+def _commit_without_waiting_for_disk(connection: Connection) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk."""
+    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass
@@ -78,6 +130,7 @@ class BatchedDatabaseStorage(Storage):
         self,
         uri: str | None = None,
         wrap_exceptions: bool = False,
+        *,
         database_url: str = "",
         batch: int = DEFAULT_BATCH,
         **options: Any,
@@ -87,8 +140,13 @@ class BatchedDatabaseStorage(Storage):
             raise ValueError("the database rate-limit storage needs database_url")
         self.batch = max(1, int(batch))
         self._engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        # Counts are worth less than the disk's wait: a crash may forget the last few
+        # flushes (a client then gets a few more requests in that window), nothing else.
         if self._engine.dialect.name == "sqlite":
-            configure_sqlite(self._engine)
+            configure_sqlite(self._engine, durable=False)
+        else:
+            event.listen(self._engine, "begin", _commit_without_waiting_for_disk)
+        self._upsert = _upsert(self._engine.dialect.name)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
@@ -110,26 +168,12 @@ class BatchedDatabaseStorage(Storage):
 
     def _flush(self, key: str, window: _Window, expiry: int, now: float) -> None:
         """Add this process's pending hits to the shared row and read back the total."""
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        table = RateLimitCounter.__table__
-        insert = dialect.insert(table).values(key=key, hits=window.pending, expires_at=now + expiry)
-        expired = table.c.expires_at <= now
-        statement = insert.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "hits": case(
-                    (expired, insert.excluded.hits), else_=table.c.hits + insert.excluded.hits
-                ),
-                "expires_at": case((expired, insert.excluded.expires_at), else_=table.c.expires_at),
-            },
-        ).returning(table.c.hits, table.c.expires_at)
+        values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
         with self._engine.begin() as connection:
-            hits, expires_at = connection.execute(statement).one()
+            hits, expires_at = connection.execute(self._upsert, values).one()
             # windows that ended long ago: one small delete now and then keeps the table small
             if hash(key) % 16 == 0:
-                connection.execute(
-                    delete(RateLimitCounter).where(RateLimitCounter.expires_at <= now - 3600)
-                )
+                connection.execute(_PURGE, {"before": now - 3600})
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
 
     def get(self, key: str) -> int:
@@ -145,6 +189,10 @@ class BatchedDatabaseStorage(Storage):
         with self._lock:
             window = self._windows.get(key)
             return window.expires_at if window is not None else time.time()
+
+    def dispose(self) -> None:
+        """Close the engine's connections."""
+        self._engine.dispose()
 
     def check(self) -> bool:
         """Whether the database answers."""
@@ -170,21 +218,81 @@ class BatchedDatabaseStorage(Storage):
             connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
 
 
-def configure(app: Flask) -> None:
-    """Choose the limiter's storage and trust the configured number of proxies.
+EXTENSION_KEY = "ipc.rate_limits"
 
-    Call before ``limiter.init_app``.
-    """
+
+def init_app(app: Flask) -> None:
+    """Choose the counters' storage and trust the configured number of proxies."""
     url = app.config.get("RATE_LIMIT_STORAGE_URL") or ""
+    storage: Storage
     if url:
-        app.config["RATELIMIT_STORAGE_URI"] = url
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {}
+        found = storage_from_string(url)
+        if not isinstance(found, Storage):
+            raise ValueError(f"IPC_RATE_LIMIT_STORAGE_URL names an asynchronous storage: {url}")
+        storage = found
     else:
-        app.config["RATELIMIT_STORAGE_URI"] = f"{DATABASE_SCHEME}://"
-        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
-            "database_url": app.config["SQLALCHEMY_DATABASE_URI"],
-            "batch": int(app.config["RATE_LIMIT_BATCH"]),
-        }
+        storage = BatchedDatabaseStorage(
+            database_url=app.config["SQLALCHEMY_DATABASE_URI"],
+            batch=int(app.config["RATE_LIMIT_BATCH"]),
+        )
+    app.extensions[EXTENSION_KEY] = FixedWindowRateLimiter(storage)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
+
+def dispose(app: Flask) -> None:
+    """Close the counters' own database engine, if they have one."""
+    limiter = app.extensions.get(EXTENSION_KEY)
+    if limiter is not None and isinstance(limiter.storage, BatchedDatabaseStorage):
+        limiter.storage.dispose()
+
+
+def client_address() -> str:
+    """The address limits are counted against (``ProxyFix`` has set it behind proxies)."""
+    return request.remote_addr or "unknown"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@lru_cache(maxsize=32)
+def _limit(notation: str) -> RateLimitItem:
+    return parse(notation)
+
+
+def per_client(setting: str, scope: str, *, methods: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Count each client's requests to the decorated view(s) against the limit in ``setting``.
+
+    ``scope`` names the budget: views decorated with the same scope share one
+    (every way of verifying counts against ``verification``). ``methods``,
+    when given, limits only requests with those methods (a log-in form's
+    POST, not its GET). Over the budget: 429 with ``Retry-After``. When the
+    counters' storage fails the request is let through and the failure
+    logged: a broken counter must not stop the service. ``RATELIMIT_ENABLED
+    = False`` (tests) turns every limit off.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            config = current_app.config
+            if config.get("RATELIMIT_ENABLED", True) and (not methods or request.method in methods):
+                _count(current_app.extensions[EXTENSION_KEY], _limit(str(config[setting])), scope)
+            return view(*args, **kwargs)
+
+        return limited  # type: ignore[return-value]
+
+    return decorate
+
+
+def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, scope: str) -> None:
+    client = client_address()
+    try:
+        admitted = limiter.hit(item, scope, client)
+    except Exception:  # the counters' store failed, not the request
+        log.exception("rate limit %s: the counter could not be updated", scope)
+        return
+    if not admitted:
+        reset, _ = limiter.get_window_stats(item, scope, client)
+        raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))

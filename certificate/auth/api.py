@@ -21,16 +21,12 @@ from certificate.auth.service import (
 )
 from certificate.db import db, new_id, utcnow
 from certificate.errors import ApiError
-from certificate.extensions import limiter
 from certificate.i18n import N_
 from certificate.openapi import operation
+from certificate.rate_limits import per_client
 from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1")
-
-
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 @bp.post("/accounts")
@@ -40,7 +36,7 @@ def _login_limit() -> str:
     responses={201: AccountOut},
     errors=(400, 409, 415, 429),
 )
-@limiter.limit(_login_limit)
+@per_client("LOGIN_RATE_LIMIT", scope="signup")
 @transactional(
     {
         AccountError: lambda exc: ApiError(
@@ -64,7 +60,7 @@ def create_account() -> ResponseReturnValue:
 @operation(
     "Get a bearer token", body=TokenIn, responses={200: TokenOut}, errors=(400, 401, 415, 429)
 )
-@limiter.limit(_login_limit)
+@per_client("LOGIN_RATE_LIMIT", scope="api-token")
 @transactional(commit_on_error=True)  # failures are counted, even in a refusal
 def create_token() -> ResponseReturnValue:
     """Exchange e-mail and password (and, for officers and admins, the code) for a token.

@@ -36,8 +36,9 @@ from certificate.auth.service import (
     verify_second_factor,
 )
 from certificate.db import db, utcnow
-from certificate.extensions import limiter, login_manager
+from certificate.extensions import login_manager
 from certificate.i18n import current_language
+from certificate.rate_limits import per_client
 from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("auth", __name__)
@@ -48,10 +49,6 @@ def load_user(user_id: str) -> User | None:
     """The active user whose id the session holds; None logs a disabled account out."""
     user = db.session.get(User, user_id)
     return user if user is not None and user.active else None
-
-
-def _login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
 def safe_next(target: str | None) -> str | None:
@@ -131,7 +128,7 @@ _PENDING_SECONDS = 300
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@per_client("LOGIN_RATE_LIMIT", scope="signup", methods=("POST",))
 @transactional()
 def signup() -> ResponseReturnValue:
     """Create an applicant account, then log in (the same answer for a taken address)."""
@@ -169,7 +166,7 @@ def _signed_up() -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@per_client("LOGIN_RATE_LIMIT", scope="login", methods=("POST",))
 @transactional()  # failures are counted; a hash may have been upgraded
 def login() -> ResponseReturnValue:
     """Log in with e-mail and password."""
@@ -198,7 +195,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@per_client("LOGIN_RATE_LIMIT", scope="login-code", methods=("POST",))
 @transactional()  # a wrong code counts towards the lock-out
 def second_factor() -> ResponseReturnValue:
     """The TOTP step for officers and admins (with enrolment on their first log-in)."""

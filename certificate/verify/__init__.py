@@ -8,10 +8,12 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the verification API and page, its link, and the chaining of
     verifications into the audit log."""
+    from certificate.audit import register_content_check
     from certificate.i18n import N_
     from certificate.periodic import add_periodic_task
     from certificate.verify.api import bp as api
     from certificate.verify.routes import bp as pages
+    from certificate.verify.service import VERIFICATIONS_ACTION, verifications_problem
     from certificate.verify.tasks import chain_pending_verifications
     from certificate.web import register_api, register_pages
     from certificate.web.navigation import NavEntry, add_nav_entry
@@ -23,3 +25,4 @@ def init_app(app: Flask) -> None:
         NavEntry("verify.page", N_("Verify a certificate"), None, 10),
     )
     add_periodic_task(app, "verify.chain_verifications", chain_pending_verifications)
+    register_content_check(VERIFICATIONS_ACTION, verifications_problem)

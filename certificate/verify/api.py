@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from certificate.api_common import json_body, parse
 from certificate.caching import shareable
 from certificate.db import db, utcnow
 from certificate.errors import ApiError
-from certificate.extensions import limiter
 from certificate.i18n import N_, current_language
 from certificate.issuance.summary import claim_outcomes, summary_sentence
 from certificate.openapi import operation
+from certificate.rate_limits import per_client
 from certificate.runtime import runtime
 from certificate.signing.keys import jwks
 from certificate.verify import service
@@ -36,14 +36,9 @@ PDF_UPLOAD = {
 }
 
 
-def verify_limit() -> str:
-    """The configured per-client limit on verification endpoints."""
-    return str(current_app.config["VERIFY_RATE_LIMIT"])
-
-
 #: One budget per client across every way of verifying (this API, the /v page's typed
 #: number and its PDF upload): a prober cannot multiply the limit by switching routes.
-verification_limit = limiter.shared_limit(verify_limit, scope="verification")
+verification_limit = per_client("VERIFY_RATE_LIMIT", scope="verification")
 
 
 def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verification:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
@@ -26,9 +27,9 @@ from typing import Any, TypeVar, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from certificate.audit import record_event
+from certificate.audit import AuditEvent, record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import CertificateStatus, CertificateVerification
@@ -158,26 +159,75 @@ def _status_of(
     return Verification(status, claims)
 
 
+VERIFICATIONS_ACTION = "certificate.verifications"
+
+
+def _verifications_digest(rows: Iterable[Any]) -> str:
+    """SHA-256 over the rows' content, in id order: what a batch's audit event seals."""
+    digest = hashlib.sha256()
+    for row in rows:
+        line = [
+            row.id,
+            row.certificate_id,
+            row.verified_at.isoformat(timespec="seconds"),
+            row.method,
+            row.result,
+            row.organisation,
+        ]
+        digest.update(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
 def chain_verifications(session: DbSession, limit: int = 1000) -> int:
-    """Append verifications not yet in the audit log to it, oldest first; returns how many."""
-    pending = session.scalars(
-        select(CertificateVerification)
-        .where(CertificateVerification.audit_event_id.is_(None))
-        .order_by(CertificateVerification.id)
-        .limit(limit)
+    """Seal the verifications not yet in the audit log with one event; returns how many.
+
+    One event per batch (its details: how many, the first and last row and a
+    SHA-256 of the rows' content) rather than one per verification, so that a
+    busy day of QR scans costs the chain a few events, not one each; every
+    row points to the event that seals it, and ``audit verify`` recomputes
+    the digest (:func:`verifications_problem`), so a row changed or deleted
+    afterwards is named.
+    """
+    table = CertificateVerification.__table__
+    pending = session.execute(
+        select(table).where(table.c.audit_event_id.is_(None)).order_by(table.c.id).limit(limit)
     ).all()
-    for row in pending:
-        event = record_event(
-            session,
-            actor="public",
-            action="certificate.verified",
-            subject_type="certificate",
-            subject_id=row.certificate_id,
-            details={"method": row.method, "status": row.result, "verification": row.id},
-            at=row.verified_at,
-        )
-        row.audit_event_id = event.id
+    if not pending:
+        return 0
+    first, last = pending[0].id, pending[-1].id
+    event = record_event(
+        session,
+        actor="public",
+        action=VERIFICATIONS_ACTION,
+        subject_type="verifications",
+        subject_id=f"{first}-{last}",
+        details={
+            "count": len(pending),
+            "first": first,
+            "last": last,
+            "sha256": _verifications_digest(pending),
+        },
+        at=pending[-1].verified_at,
+    )
+    session.execute(
+        update(CertificateVerification)
+        .where(CertificateVerification.id.in_([row.id for row in pending]))
+        .values(audit_event_id=event.id)
+    )
     return len(pending)
+
+
+def verifications_problem(session: DbSession, event: AuditEvent) -> str | None:
+    """What is wrong with the verification rows a batch event seals (None when intact)."""
+    table = CertificateVerification.__table__
+    rows = session.execute(
+        select(table).where(table.c.audit_event_id == event.id).order_by(table.c.id)
+    ).all()
+    if len(rows) != event.details.get("count") or (
+        _verifications_digest(rows) != event.details.get("sha256")
+    ):
+        return "the verifications it seals were changed or deleted"
+    return None
 
 
 F = TypeVar("F", bound=Callable[..., Verification])

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from certificate.applications.models import Application
 from certificate.db import db
 from certificate.issuance.claims import CODE_OUTCOMES, encode_outcomes
+from certificate.issuance.models import CertificateVerification
 from certificate.verify.routes import OUTCOME_WORDS
 from tests.conftest import drain, web_login
 
@@ -524,9 +525,13 @@ def test_verification_reaches_the_audit_chain(app: Flask, client: FlaskClient) -
     drain(app)
     with app.app_context():
         events = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "certificate.verified")
+            select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
         ).all()
-        assert [(e.details["method"], e.details["status"]) for e in events] == [("number", "valid")]
+        assert [e.details["count"] for e in events] == [1]
+        rows = db.session.scalars(select(CertificateVerification)).all()
+        assert [(r.method, r.result, r.audit_event_id) for r in rows] == [
+            ("number", "valid", events[0].id)
+        ]
         assert verify_chain(db.session) == []
 
 

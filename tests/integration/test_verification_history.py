@@ -66,13 +66,40 @@ def test_verifications_write_nothing_until_one_batch(
     assert len(inserts) == 1  # one multi-row statement, one transaction
     assert _written(app) == 20
 
-    drain(app)  # the sweeper chains them into the audit log
+    drain(app)  # the sweeper seals them into the audit log: one event for the batch
     with app.app_context():
-        chained = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "certificate.verified")
+        sealed = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
         ).all()
-        assert len(chained) == 20
+        assert [event.details["count"] for event in sealed] == [20]
+        rows = db.session.scalars(select(CertificateVerification)).all()
+        assert {row.audit_event_id for row in rows} == {sealed[0].id}
         assert verify_chain(db.session) == []
+
+
+@pytest.mark.parametrize("tamper", ["change", "delete"])
+def test_a_sealed_verification_changed_or_deleted_is_named_by_audit_verify(
+    app: Flask, client: FlaskClient, token: str, tamper: str
+) -> None:
+    for _ in range(3):
+        client.post("/api/v1/verify", json={"token": token})
+    with app.app_context():
+        runtime().verifier.history.flush()
+    drain(app)
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
+        ).one()
+        row = db.session.scalars(select(CertificateVerification)).first()
+        assert row is not None
+        if tamper == "change":
+            row.result = "revoked"
+        else:
+            db.session.delete(row)
+        db.session.commit()
+        assert verify_chain(db.session) == [
+            f"event {event.id}: the verifications it seals were changed or deleted"
+        ]
 
 
 def test_a_failed_write_keeps_the_rows_for_the_next_try(
