@@ -41,7 +41,8 @@ def _rehearsal(base_url: str) -> CertificateDocument:
         language="en",
         family_name="Specimen",
         given_names="Start-up",
-        other_names=(),
+        # names in other scripts warm the shaping path (ICU, HarfBuzz, the CJK font)
+        other_names=("नमूना", "見本"),
         date_of_birth=date(2000, 1, 1),
         place_of_birth="Nowhere",
         nationalities=("KE",),

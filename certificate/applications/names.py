@@ -14,7 +14,9 @@ NFC, and refused (with a message naming the problem) when it holds:
   flag, such as a Cyrillic capital IE (U+0415) inside a Latin word. ICU's spoof checker
   decides, at its "moderately restrictive" level: one script per word, or
   Latin with one other script that is not Cyrillic or Greek, or the usual
-  Han/Kana/Hangul combinations of Chinese, Japanese and Korean.
+  Han/Kana/Hangul combinations of Chinese, Japanese and Korean;
+* a character that no font of the certificate has: it would print as a box,
+  so the name cannot be printed whole on a certificate.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from functools import lru_cache
 
 import icu
 
+from certificate.i18n import N_
+from certificate.issuance.typesetting import unprintable
+
+#: The message for a name with a character no certificate font has (translated on the form).
+UNPRINTABLE = N_(
+    "cannot be printed on a certificate: one of its characters is in none of the certificate's fonts"
+)
 #: Scripts whose words use the zero-width joiner and non-joiner (ICU script names).
 JOINING_SCRIPTS = frozenset(
     {
@@ -100,6 +109,8 @@ def name_problem(name: str) -> str | None:
                 f"mixes writing systems in the word {word!r} in a way that can pass for "
                 "another name (for example a Cyrillic letter in a Latin word)"
             )
+    if unprintable(name):
+        return UNPRINTABLE
     return None
 
 

@@ -11,10 +11,13 @@ sizes until everything fits. A longer one (many countries, many records)
 continues on further pages at a readable size; every page carries the
 certificate number and "page n of m" in its footer, and nothing is dropped.
 
-Text in any script goes through :class:`_Text`, which shapes Arabic
-(``arabic-reshaper``), reorders mixed-direction lines (``python-bidi``) and
-switches to an Arabic font for Arabic runs. The fonts, and what each drawn
-glyph means to a text extractor, are :mod:`certificate.issuance.typesetting`'s.
+Text in any script goes through :class:`_Text`. Text that DejaVu Sans and
+Noto Naskh Arabic draw (the labels of every language, most data) becomes a
+reportlab paragraph: Arabic shaped by ``arabic-reshaper``, mixed-direction
+lines reordered (``python-bidi``), Arabic runs in the Arabic font. Any other
+text (a name in Devanagari, Thai, Han, ...) is laid out and shaped by
+:class:`certificate.issuance.typesetting.ShapedText`. The fonts, and what
+each drawn glyph means to a text extractor, are that module's.
 """
 
 from __future__ import annotations
@@ -72,9 +75,12 @@ from certificate.issuance.tagging import (
 from certificate.issuance.typesetting import (
     ARABIC,
     ARABIC_BOLD,
+    BIDI_CONTROLS,
     RTL_CHAR,
     SANS,
     SANS_BOLD,
+    ShapedText,
+    needs_shaping,
     register_fonts,
 )
 
@@ -124,7 +130,6 @@ SUMMARY_COLOURS = {
 # Bidirectional text
 
 _ARABIC_RUN = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]+")
-_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LRI, FSI, PDI = "\u2066", "\u2068", "\u2069"
 #: Naskh letters look small beside Latin at the same size; enlarge them a bit.
 ARABIC_SCALE = 1.1
@@ -149,7 +154,7 @@ def _runs(text: str, font_name: str) -> list[tuple[str, str]]:
 
 
 def _width(text: str, font_name: str, size: float) -> float:
-    text = _BIDI_CONTROLS.sub("", text)
+    text = BIDI_CONTROLS.sub("", text)
     return sum(
         pdfmetrics.stringWidth(chunk, font, size if font == font_name else size * ARABIC_SCALE)
         for chunk, font in _runs(text, font_name)
@@ -158,7 +163,7 @@ def _width(text: str, font_name: str, size: float) -> float:
 
 def _markup(text: str, font_name: str, size: float) -> str:
     """Paragraph markup for visual ``text``: escaped, Arabic runs re-fonted."""
-    text = _BIDI_CONTROLS.sub("", text)
+    text = BIDI_CONTROLS.sub("", text)
     parts = []
     for chunk, font in _runs(text, font_name):
         chunk = escape(chunk)
@@ -238,9 +243,11 @@ class _Text(Flowable):
         self.text = text
         self.style = style
         self.base_dir = base_dir
-        self._para: Paragraph | None = None
+        self._para: Flowable | None = None
 
-    def _build(self, avail_width: float) -> Paragraph:
+    def _build(self, avail_width: float) -> Flowable:
+        if needs_shaping(self.text):
+            return ShapedText(self.text, self.style, self.base_dir)
         if base_dir_is_ltr(self.base_dir) and not RTL_CHAR.search(self.text):
             markup = "<br/>".join(
                 _markup(line, self.style.fontName, self.style.fontSize)
@@ -534,12 +541,13 @@ class _Builder:
     def holder_rows(self) -> list[tuple[str, str, bool]]:
         doc, t = self.doc, self.t
         lang = doc.language
-        document = f"{enum_word(DOCUMENT_TYPES, doc.document_type, lang)} {doc.document_number}"
+        # the number kept whole and the country isolated, so that in Arabic a number that
+        # starts with digits is not reordered around the country's Arabic name
+        kind = enum_word(DOCUMENT_TYPES, doc.document_type, lang)
+        document = f"{kind} {self.ltr(doc.document_number)}"
         if doc.document_issuing_country:
-            # Arabic keeps the ISO code: an Arabic name beside a number that starts with
-            # digits would reorder the number (the bidi algorithm here has no isolates)
-            issuer = doc.document_issuing_country
-            document += f" ({issuer if self.rtl else cldr.country_name(issuer, lang)})"
+            issuer = cldr.country_name(doc.document_issuing_country, lang)
+            document += f" ({self.embed(issuer)})"
         nationalities = [cldr.country_name(code, lang) for code in doc.nationalities]
         return [
             (t["family_name"], doc.family_name, True),
