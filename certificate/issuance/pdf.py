@@ -541,13 +541,14 @@ class _Builder:
     def holder_rows(self) -> list[tuple[str, str, bool]]:
         doc, t = self.doc, self.t
         lang = doc.language
-        # the number kept whole and the country isolated, so that in Arabic a number that
-        # starts with digits is not reordered around the country's Arabic name
+        # the number kept whole and the country isolated; in Arabic the country goes on a
+        # line of its own, so that no reader (or text extractor) sees a number that starts
+        # with digits reordered around the country's Arabic name
         kind = enum_word(DOCUMENT_TYPES, doc.document_type, lang)
         document = f"{kind} {self.ltr(doc.document_number)}"
         if doc.document_issuing_country:
             issuer = cldr.country_name(doc.document_issuing_country, lang)
-            document += f" ({self.embed(issuer)})"
+            document += f"{chr(10) if self.rtl else ' '}({self.embed(issuer)})"
         nationalities = [cldr.country_name(code, lang) for code in doc.nationalities]
         return [
             (t["family_name"], doc.family_name, True),
