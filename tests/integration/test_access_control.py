@@ -57,6 +57,10 @@ from certificate.auth.service import create_user, issue_token
 from certificate.checks.models import Check
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
+from certificate.organisations.models import ApiKey, CandidateRequest, Webhook
+from certificate.organisations.requests import create_request
+from certificate.organisations.service import add_organisation, create_api_key
+from certificate.organisations.webhooks import create_webhook
 from tests.conftest import SANDBOX, application_body, drain, web_login
 from tests.databases import fresh_database
 from tests.integration.test_pages import form_data
@@ -79,8 +83,24 @@ ROLES = (
     "admin",
     "agency_ke",
     "agency_th",
+    "employer",
+    "other_employer",
+    "id_checker",
+    "org_key",
 )
-HUMAN_ROLES = ("applicant", "other_applicant", "officer_ke", "officer_th", "admin")
+HUMAN_ROLES = (
+    "applicant",
+    "other_applicant",
+    "officer_ke",
+    "officer_th",
+    "admin",
+    "employer",
+    "other_employer",
+    "id_checker",
+)
+#: Members of organisations: the employer and the ID checker of organisation A, the
+#: employer of organisation B. ``org_key`` calls with an API key of organisation A.
+MEMBERS = ("employer", "other_employer", "id_checker")
 
 Policy = dict[str, str]
 
@@ -109,6 +129,8 @@ def applicant_page(*, owned: bool) -> Policy:
         "admin": FORBIDDEN,
         "agency_ke": LOGIN,
         "agency_th": LOGIN,
+        **dict.fromkeys(MEMBERS, FORBIDDEN),
+        "org_key": LOGIN,
     }
 
 
@@ -123,6 +145,8 @@ def officer_page(*, query: bool) -> Policy:
         "admin": FORBIDDEN,
         "agency_ke": LOGIN,
         "agency_th": LOGIN,
+        **dict.fromkeys(MEMBERS, FORBIDDEN),
+        "org_key": LOGIN,
     }
 
 
@@ -137,6 +161,8 @@ def admin_page() -> Policy:
         "admin": ALLOWED,
         "agency_ke": LOGIN,
         "agency_th": LOGIN,
+        **dict.fromkeys(MEMBERS, FORBIDDEN),
+        "org_key": LOGIN,
     }
 
 
@@ -151,27 +177,42 @@ def applicant_api(*, owned: bool) -> Policy:
         "admin": FORBIDDEN,
         "agency_ke": UNAUTHORIZED,
         "agency_th": UNAUTHORIZED,
+        **dict.fromkeys(MEMBERS, FORBIDDEN),
+        "org_key": UNAUTHORIZED,  # an API key is no person's token
     }
 
 
-def member_api() -> Policy:
-    """APIs for members of organisations (employers, ID checkers): other tokens are a 403."""
+def member_api(allowed: dict[str, str]) -> Policy:
+    """APIs for members of organisations: ``allowed`` says what the members and the
+    organisation's key get; other people's tokens are a 403, no token a 401."""
     return {
         **dict.fromkeys(ROLES, FORBIDDEN),
         "anonymous": UNAUTHORIZED,
         "agency_ke": UNAUTHORIZED,
         "agency_th": UNAUTHORIZED,
+        "org_key": UNAUTHORIZED,
+        **allowed,
     }
 
 
-def member_page() -> Policy:
-    """Pages for members of organisations: other logged-in roles are a 403."""
+def member_page(allowed: dict[str, str]) -> Policy:
+    """Pages for members of organisations: ``allowed`` says what the members get; other
+    logged-in roles are a 403, callers without a session go to the log-in page."""
     return {
         **dict.fromkeys(ROLES, FORBIDDEN),
         "anonymous": LOGIN,
         "agency_ke": LOGIN,
         "agency_th": LOGIN,
+        "org_key": LOGIN,
+        **allowed,
     }
+
+
+#: What an employer's pages and APIs give: their own organisation's (A's) objects to its
+#: employer, a 404 for them to B's employer, a 403 to the ID checker.
+EMPLOYERS = {"employer": ALLOWED, "other_employer": ALLOWED}
+OWN_OBJECT = {"employer": ALLOWED, "other_employer": NOT_FOUND}
+ID_CHECKER = {"id_checker": ALLOWED}
 
 
 def agency_api(*, query: bool) -> Policy:
@@ -210,25 +251,28 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("auth_api.create_token", "POST"): public(),
     # the link of the e-mail address check: the token is the credential (a bad one: 400)
     ("identity.verify_email", "GET"): public(),
-    # organisations' members (the walk's world has none: every other role is refused)
-    ("identity.desk", "GET"): member_page(),
-    ("identity.desk", "POST"): member_page(),
-    ("identity_api.identity_check", "POST"): member_api(),
-    ("organisations_api.create_api_key", "POST"): member_api(),
-    ("organisations_api.revoke_api_key", "DELETE"): member_api(),
-    ("organisations_api.create_request", "POST"): member_api(),
-    ("organisations_api.list_requests", "GET"): member_api(),
-    ("organisations_api.create_webhook", "POST"): member_api(),
-    ("organisations_api.disable_webhook", "DELETE"): member_api(),
-    ("employer.index", "GET"): member_page(),
-    ("employer.ask", "POST"): member_page(),
-    ("employer.access", "GET"): member_page(),
-    ("employer.create_key", "POST"): member_page(),
-    ("employer.revoke_key", "POST"): member_page(),
-    ("employer.create_webhook", "POST"): member_page(),
-    ("employer.disable_webhook", "POST"): member_page(),
-    ("employer.batch_form", "GET"): member_page(),
-    ("employer.verify_csv", "POST"): member_page(),
+    # organisations' members: the ID checker's desk (the empty form: a 400)
+    ("identity.desk", "GET"): member_page(ID_CHECKER),
+    ("identity.desk", "POST"): member_page(ID_CHECKER),
+    ("identity_api.identity_check", "POST"): member_api(ID_CHECKER),
+    # an organisation's keys and webhooks: A's, by their ids (B's employer: 404)
+    ("organisations_api.create_api_key", "POST"): member_api(OWN_OBJECT),
+    ("organisations_api.revoke_api_key", "DELETE"): member_api(OWN_OBJECT),
+    ("organisations_api.create_webhook", "POST"): member_api(EMPLOYERS),
+    ("organisations_api.disable_webhook", "DELETE"): member_api(OWN_OBJECT),
+    # requests: an employer's token or the organisation's API key, each their own
+    ("organisations_api.create_request", "POST"): member_api({**EMPLOYERS, "org_key": ALLOWED}),
+    ("organisations_api.list_requests", "GET"): member_api({**EMPLOYERS, "org_key": ALLOWED}),
+    # the employer's pages (empty forms: a 400; a new key is made and shown)
+    ("employer.index", "GET"): member_page(EMPLOYERS),
+    ("employer.ask", "POST"): member_page(EMPLOYERS),
+    ("employer.access", "GET"): member_page(EMPLOYERS),
+    ("employer.create_key", "POST"): member_page(EMPLOYERS),
+    ("employer.revoke_key", "POST"): member_page(OWN_OBJECT),
+    ("employer.create_webhook", "POST"): member_page(EMPLOYERS),
+    ("employer.disable_webhook", "POST"): member_page(OWN_OBJECT),
+    ("employer.batch_form", "GET"): member_page(EMPLOYERS),
+    ("employer.verify_csv", "POST"): member_page(EMPLOYERS),
     # the candidate's page of a request (an unknown one: 404 to applicants)
     ("requests.show", "GET"): {
         **applicant_page(owned=False),
@@ -245,8 +289,8 @@ POLICY: dict[tuple[str, str], Policy] = {
         "applicant": NOT_FOUND,
         "other_applicant": NOT_FOUND,
     },
-    # an organisation's API key only: no user's token opens it
-    ("organisations_api.verify_batch", "POST"): everyone(UNAUTHORIZED),
+    # an organisation's API key only: no user's token opens it (the empty body: a 400)
+    ("organisations_api.verify_batch", "POST"): {**everyone(UNAUTHORIZED), "org_key": ALLOWED},
     # a candidate shares their own application: the empty body is a 400, an unknown request a 404
     ("organisations_api.share", "POST"): applicant_api(owned=False),
     ("organisations_api.stop_sharing", "DELETE"): {
@@ -352,7 +396,13 @@ class World:
             return row
 
 
-def _user(app: Flask, email: str, role: str = "applicant", country: str | None = None) -> str:
+def _user(
+    app: Flask,
+    email: str,
+    role: str = "applicant",
+    country: str | None = None,
+    organisation: str | None = None,
+) -> str:
     with app.app_context():
         user = create_user(
             db.session,
@@ -361,9 +411,63 @@ def _user(app: Flask, email: str, role: str = "applicant", country: str | None =
             name=email.split("@")[0],
             role=role,
             country=country,
+            organisation_id=organisation,
         )
         db.session.commit()
         return user.id
+
+
+MEMBER_EMAILS = {
+    "employer": "hr@org-a.example",
+    "other_employer": "hr@org-b.example",
+    "id_checker": "desk@org-a.example",
+}
+
+
+def _organisations(app: Flask, ids: dict[str, str]) -> str:
+    """Organisations A and B, their members, A's keys, webhooks and requests, B's request.
+
+    Returns A's API key (the ``org_key`` caller's). Routes that revoke or disable name
+    A's spare key and spare webhook, so the walk never takes away what it uses.
+    """
+    with app.app_context():
+        now = utcnow()
+        org_a = add_organisation(db.session, name="Organisation A", now=now)
+        org_b = add_organisation(db.session, name="Organisation B", now=now)
+        ids["org_a"], ids["org_b"] = org_a.id, org_b.id
+        _key, key = create_api_key(db.session, org_a, name="walk", actor="operator", now=now)
+        spare, _ = create_api_key(db.session, org_a, name="spare", actor="operator", now=now)
+        hook = create_webhook(
+            db.session,
+            org_a,
+            url="https://hooks.example.org/ipc",
+            events=["certificate.revoked"],
+            allow_private=True,
+            actor="operator",
+            now=now,
+        )
+        for organisation, email in (
+            (org_a, "candidate.a@example.org"),
+            (org_b, "candidate.b@example.org"),
+        ):
+            request = create_request(
+                db.session,
+                organisation,
+                email=email,
+                purpose="Teacher",
+                language="en",
+                actor="operator",
+                now=now,
+            )
+            ids[f"request_{organisation.name[-1].lower()}"] = request.id
+        db.session.commit()
+        ids["organisation"], ids["api_key"], ids["webhook"] = org_a.id, spare.id, hook.id
+    for role, email in MEMBER_EMAILS.items():
+        kind = "id-checker" if role == "id_checker" else "employer"
+        ids[role] = _user(
+            app, email, kind, None, ids["org_b" if role == "other_employer" else "org_a"]
+        )
+    return key
 
 
 def _bearer(app: Flask, user_id: str) -> dict[str, str]:
@@ -544,7 +648,8 @@ def _build_world(app: Flask) -> World:
         ids["decided_action"] = action.id
     ids["email_token"] = "not-a-token-the-service-made"
     ids["oidc_provider"] = "no-such-provider"  # the walk's world configures none
-    ids["organisation"] = ids["api_key"] = ids["candidate_request"] = ids["webhook"] = "0" * 32
+    ids["candidate_request"] = "0" * 32  # the candidate's pages: a request nobody sent
+    org_key = _organisations(app, ids)
 
     callers: dict[str, Caller] = {"anonymous": Caller(app.test_client(), dict)}
     for role, (email, _kind, _country) in people.items():
@@ -552,16 +657,26 @@ def _build_world(app: Flask) -> World:
         callers[role] = Caller(_logged_in(app, email), lambda h=headers: dict(h))
     for country in ("KE", "TH"):
         callers[f"agency_{country.lower()}"] = Caller(app.test_client(), agencies[country].headers)
+    for role in MEMBERS:
+        headers = _bearer(app, ids[role])
+        callers[role] = Caller(_logged_in(app, MEMBER_EMAILS[role]), lambda h=headers: dict(h))
+    callers["org_key"] = Caller(app.test_client(), lambda: {"Authorization": f"Bearer {org_key}"})
 
     def logout_caller(role: str) -> Callable[[], Caller]:
         """A throw-away user of the role: logging out ends every session of the account."""
-        if role not in people:
+        if role in MEMBERS:
+            kind = "id-checker" if role == "id_checker" else "employer"
+            organisation: str | None = ids["org_b" if role == "other_employer" else "org_a"]
+            country = None
+        elif role in people:
+            _email, kind, country = people[role]
+            organisation = None
+        else:
             return lambda: Caller(app.test_client(), callers[role].headers)
-        _email, kind, country = people[role]
 
         def build() -> Caller:
             email = f"bye.{secrets.token_hex(4)}@example.org"
-            user_id = _user(app, email, kind, country)
+            user_id = _user(app, email, kind, country, organisation)
             headers = _bearer(app, user_id)
             return Caller(_logged_in(app, email), lambda: dict(headers))
 
@@ -717,6 +832,15 @@ def snapshot(app: Flask) -> dict[str, Any]:
             ),
             "tokens": session.scalar(select(func.count()).select_from(ApiToken)),
             "agencies": sorted(session.execute(select(Agency.id, Agency.enabled)).all()),
+            "api_keys": sorted(
+                session.execute(select(ApiKey.id, ApiKey.revoked_at)).all(), key=str
+            ),
+            "webhooks": sorted(
+                session.execute(select(Webhook.id, Webhook.disabled_at)).all(), key=str
+            ),
+            "requests": sorted(
+                session.execute(select(CandidateRequest.id, CandidateRequest.status)).all()
+            ),
         }
         session.rollback()
         return state
@@ -806,6 +930,38 @@ def test_allowed_roles_see_only_their_own(world: World) -> None:
         seen = {q["id"] for q in queries["queries"]}
         assert ids[own_query] in seen
         assert ids[foreign] not in seen
+
+
+def test_employers_see_only_their_own_organisations_requests(world: World) -> None:
+    """By page, by bearer token and by API key: A's employer sees A's requests, B's sees B's."""
+    callers = world.callers
+    for role, own, foreign in (
+        ("employer", "candidate.a@example.org", "candidate.b@example.org"),
+        ("other_employer", "candidate.b@example.org", "candidate.a@example.org"),
+    ):
+        caller = callers[role]
+        page = caller.client.get("/employer").get_data(as_text=True)
+        assert own in page, role
+        assert foreign not in page, role
+        listed = caller.client.get("/api/v1/requests", headers=caller.headers()).get_json()
+        assert [r["email"] for r in listed["requests"]] == [own], role
+    key = callers["org_key"]
+    listed = key.client.get("/api/v1/requests", headers=key.headers()).get_json()
+    assert [r["email"] for r in listed["requests"]] == ["candidate.a@example.org"]
+    # B's employer cannot act on A's keys and webhooks, by page or by API
+    other = callers["other_employer"]
+    org_a, spare = world.ids["org_a"], world.ids["api_key"]
+    for response in (
+        other.client.post(f"/employer/api-keys/{spare}/revoke"),
+        other.client.post(f"/employer/webhooks/{world.ids['webhook']}/disable"),
+        other.client.delete(
+            f"/api/v1/organisations/{org_a}/api-keys/{spare}", headers=other.headers()
+        ),
+        other.client.post(f"/api/v1/organisations/{org_a}/api-keys", headers=other.headers()),
+        other.client.delete(f"/api/v1/webhooks/{world.ids['webhook']}", headers=other.headers()),
+    ):
+        assert response.status_code == 404, response.request.path
+    assert "spare" not in other.client.get("/employer/access").get_data(as_text=True)
 
 
 def test_api_ignores_session_cookies(world: World) -> None:
@@ -997,6 +1153,9 @@ PERSONAL_ROUTES = {
     ("admin_certificates.search", "POST"),
     ("admin_approvals.show", "GET"),
     ("agency_api.list_queries", "GET"),
+    ("employer.index", "GET"),
+    ("employer.access", "GET"),
+    ("organisations_api.list_requests", "GET"),
 }
 
 
