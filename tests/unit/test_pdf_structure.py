@@ -108,13 +108,25 @@ def _decode(data: bytes, mapping: dict[int, str]) -> str:
 def _content(
     pdf: pikepdf.Pdf,
 ) -> tuple[dict[tuple[int, int], str], list[tuple[int, str]], list[str]]:
-    """Text per marked-content id, unmarked painting, and artifacts' text, page by page."""
+    """Text per marked-content id, unmarked painting, and artifacts' text, page by page.
+
+    A span with ``/ActualText`` (glyphs drawn one by one, reordered or ligated)
+    counts as its actual text rather than as the glyphs it draws.
+    """
     drawn: dict[tuple[int, int], str] = {}
     unmarked: list[tuple[int, str]] = []
     artifacts: list[str] = []
+
+    def add(index: int, stack: list[Any], text: str) -> None:
+        mcids = [item for item in stack if isinstance(item, int)]
+        if "artifact" in stack:
+            artifacts.append(text)
+        elif mcids:
+            drawn[index, mcids[-1]] = drawn.get((index, mcids[-1]), "") + text
+
     for index, page in enumerate(pdf.pages):
         fonts = {str(name): _to_unicode(font) for name, font in page.Resources.Font.items()}
-        stack: list[int | str] = []
+        stack: list[Any] = []  # an MCID, "artifact", "actual" (a span with ActualText), "span"
         font: dict[int, str] = {}
         for instruction in pikepdf.parse_content_stream(page):
             operator = str(instruction.operator)
@@ -123,17 +135,23 @@ def _content(
                 tag, properties = operands
                 if str(tag) == "/Artifact":
                     stack.append("artifact")
-                else:
-                    assert isinstance(properties, pikepdf.Dictionary), operands
+                elif isinstance(properties, pikepdf.Dictionary) and "/MCID" in properties:
                     stack.append(int(properties.MCID))
+                elif isinstance(properties, pikepdf.Dictionary) and "/ActualText" in properties:
+                    add(index, stack, "\n" + str(properties.ActualText))
+                    stack.append("actual")
+                else:
+                    stack.append("span")
             elif operator == "BMC":
-                stack.append("artifact" if str(operands[0]) == "/Artifact" else "other")
+                stack.append("artifact" if str(operands[0]) == "/Artifact" else "span")
             elif operator == "EMC":
                 stack.pop()
             elif operator == "Tf":
                 font = fonts[str(operands[0])]
-            if operator in PAINTING and not stack:
+            if operator in PAINTING and not any(item != "span" for item in stack):
                 unmarked.append((index, operator))
+            if "actual" in stack:
+                continue
             text = ""
             if operator in ("Tj", "'", '"'):
                 text = _decode(bytes(operands[-1]), font)
@@ -145,13 +163,8 @@ def _content(
                 )
             elif operator in ("Td", "TD", "T*", "Tm"):
                 text = "\n"
-            if not text or not stack:
-                continue
-            mcids = [item for item in stack if isinstance(item, int)]
-            if "artifact" in stack:
-                artifacts.append(text)
-            elif mcids:
-                drawn[index, mcids[-1]] = drawn.get((index, mcids[-1]), "") + text
+            if text:
+                add(index, stack, text)
     return drawn, unmarked, artifacts
 
 
@@ -223,15 +236,15 @@ def read_tagged(data: bytes) -> Tagged:
 
 
 def shows(drawn: str, expected: str) -> bool:
-    """True when ``drawn`` (glyphs in visual order) shows every word of ``expected``.
+    """True when ``drawn`` shows every word of ``expected``.
 
-    Right-to-left words are drawn in visual order: their letters read
-    backwards in the content stream.
+    Right-to-left words drawn as glyphs in visual order read backwards in the
+    content stream; an ``/ActualText`` gives them in reading order.
     """
     drawn = " ".join(drawn.split())
     backwards = drawn[::-1]
     for word in re.findall(r"\w+", BIDI_CONTROLS.sub("", expected)):
-        if word not in (backwards if RTL.search(word) else drawn):
+        if word not in drawn and not (RTL.search(word) and word in backwards):
             return False
     return True
 
