@@ -14,8 +14,11 @@ from sqlalchemy import select
 from certificate.agency.service import add_agency
 from certificate.auth.service import create_user
 from certificate.checks.models import Check
-from certificate.db import db
+from certificate.db import db, utcnow
 from certificate.i18n import LANGUAGES, translations
+from certificate.organisations.requests import create_request
+from certificate.organisations.service import add_organisation
+from certificate.organisations.webhooks import EVENTS
 from tests.conftest import application_body, drain, signup_and_token, web_login
 
 PASSWORD = "correct horse battery"
@@ -67,14 +70,63 @@ class World:
     admin: FlaskClient
     application_id: str
     query_id: str
+    employer: FlaskClient
+    id_checker: FlaskClient
+    request_id: str
 
 
-def _user(app: Flask, email: str, role: str, country: str | None = None) -> None:
+def _user(
+    app: Flask,
+    email: str,
+    role: str,
+    country: str | None = None,
+    organisation: str | None = None,
+) -> None:
     with app.app_context():
         create_user(
-            db.session, email=email, password=PASSWORD, name="Sam", role=role, country=country
+            db.session,
+            email=email,
+            password=PASSWORD,
+            name="Sam",
+            role=role,
+            country=country,
+            organisation_id=organisation,
         )
         db.session.commit()
+
+
+def _shared_request(app: Flask, applicant: FlaskClient, headers: dict[str, str]) -> str:
+    """An organisation with an employer and an ID checker; its request to the applicant,
+    who shares a certificate that found a record (the dashboard shows its answer)."""
+    residences = [{"country": "TH", "from": "2016-07", "to": None}]
+    filed = applicant.post(
+        "/api/v1/applications",
+        json=application_body("Recordson", residences=residences),
+        headers=headers,
+    )
+    drain(app)
+    with app.app_context():
+        organisation = add_organisation(db.session, name="Save the Children", now=utcnow())
+        request = create_request(
+            db.session,
+            organisation,
+            email="ada@example.org",
+            purpose="Teacher",
+            language="en",
+            actor="operator",
+            now=utcnow(),
+        )
+        db.session.commit()
+        organisation_id, request_id = organisation.id, request.id
+    shared = applicant.post(
+        f"/api/v1/requests/{request_id}/share",
+        json={"application_id": filed.get_json()["id"]},
+        headers=headers,
+    )
+    assert shared.status_code == 200, shared.get_json()
+    _user(app, "hr@example.org", "employer", organisation=organisation_id)
+    _user(app, "desk@example.org", "id-checker", organisation=organisation_id)
+    return request_id
 
 
 def _login(app: Flask, email: str) -> FlaskClient:
@@ -104,6 +156,7 @@ def world(app: Flask) -> World:
         ).one()
     _user(app, "officer@example.org", "agency-officer", "KE")
     _user(app, "admin@example.org", "admin")
+    request_id = _shared_request(app, applicant, headers)
     return World(
         app.test_client(),
         applicant,
@@ -111,6 +164,9 @@ def world(app: Flask) -> World:
         _login(app, "admin@example.org"),
         application_id,
         query_id,
+        _login(app, "hr@example.org"),
+        _login(app, "desk@example.org"),
+        request_id,
     )
 
 
@@ -133,6 +189,15 @@ def pages(world: World) -> list[tuple[str, FlaskClient, str, dict[str, str] | No
         ("admin certificates", world.admin, "/admin/certificates", None),
         ("admin approvals", world.admin, "/admin/approvals", None),
         ("not found", world.anonymous, "/nowhere", None),
+        ("candidate's request", world.applicant, f"/requests/{world.request_id}", None),
+        ("employer requests", world.employer, "/employer", None),
+        ("employer request with errors", world.employer, "/employer/requests", {"email": "x"}),
+        ("employer keys and webhooks", world.employer, "/employer/access", None),
+        ("employer webhook with errors", world.employer, "/employer/webhooks", {"url": ""}),
+        ("employer CSV", world.employer, "/employer/verify", None),
+        ("employer CSV without a file", world.employer, "/employer/verify", {}),
+        ("identity desk", world.id_checker, "/identity-checks", None),
+        ("identity desk with errors", world.id_checker, "/identity-checks", {"code": ""}),
     ]
 
 
@@ -150,7 +215,10 @@ def fetch(client: FlaskClient, path: str, form: dict[str, str] | None, lang: str
 
 
 # names and codes that read the same in every language
-SAME_EVERYWHERE = {" ".join(entry.native_name for entry in LANGUAGES.values())}
+SAME_EVERYWHERE = {
+    " ".join(entry.native_name for entry in LANGUAGES.values()),
+    *EVENTS,  # webhook event names are codes of the API
+}
 
 
 @pytest.mark.parametrize("language", OTHERS)
