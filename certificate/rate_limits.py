@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -57,9 +57,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -105,9 +106,12 @@ def _upsert(dialect_name: str) -> Any:
 _PURGE = delete(RateLimitCounter).where(RateLimitCounter.expires_at <= bindparam("before"))
 
 
-def _commit_without_waiting_for_disk(connection: Connection) -> None:
-    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk."""
-    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+def _commit_without_waiting_for_disk(dbapi_connection: Any, _record: Any) -> None:
+    """PostgreSQL: this engine's commits do not wait for their WAL to reach the disk."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit TO OFF")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 @dataclass
@@ -145,8 +149,11 @@ class BatchedDatabaseStorage(Storage):
         if self._engine.dialect.name == "sqlite":
             configure_sqlite(self._engine, durable=False)
         else:
-            event.listen(self._engine, "begin", _commit_without_waiting_for_disk)
-        self._upsert = _upsert(self._engine.dialect.name)
+            event.listen(self._engine, "connect", _commit_without_waiting_for_disk)
+        dialect = self._engine.dialect
+        self._upsert = cast(SQLCompiler, _upsert(dialect.name).compile(dialect=dialect))
+        self._purge = cast(SQLCompiler, _PURGE.compile(dialect=dialect))
+        self._upsert_sql, self._purge_sql = str(self._upsert), str(self._purge)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
@@ -167,14 +174,34 @@ class BatchedDatabaseStorage(Storage):
             return window.shared + window.pending
 
     def _flush(self, key: str, window: _Window, expiry: int, now: float) -> None:
-        """Add this process's pending hits to the shared row and read back the total."""
+        """Add this process's pending hits to the shared row and read back the total.
+
+        On the request path, so on the driver's own connection: one statement,
+        already compiled, and its commit (not waiting for the disk).
+        """
         values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
-        with self._engine.begin() as connection:
-            hits, expires_at = connection.execute(self._upsert, values).one()
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self._upsert_sql, self._bind(self._upsert, values))
+            hits, expires_at = cursor.fetchone() or (0, 0.0)  # RETURNING always gives the row
             # windows that ended long ago: one small delete now and then keeps the table small
             if hash(key) % 16 == 0:
-                connection.execute(_PURGE, {"before": now - 3600})
+                cursor.execute(self._purge_sql, self._bind(self._purge, {"before": now - 3600}))
+            cursor.close()
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
+
+    @staticmethod
+    def _bind(compiled: SQLCompiler, values: dict[str, Any]) -> Any:
+        if compiled.positiontup is not None:  # qmark (SQLite): in the statement's order
+            return tuple(values[name] for name in compiled.positiontup)
+        return values
 
     def get(self, key: str) -> int:
         """This process's view of the count (shared at its last flush, plus its own since)."""
