@@ -11,7 +11,7 @@ import pytest
 
 from certificate.i18n import LANGUAGES
 from tests.browser.conftest import NewPage, require_browser
-from tests.browser.test_journeys import PASSWORD, api_applicant, log_in, wait_for
+from tests.browser.test_journeys import PASSWORD, api_applicant, completed, log_in, wait_for
 from tests.conftest import application_body
 from tests.live import ROOT, LiveService
 
@@ -160,3 +160,69 @@ def a_failed_submit_moves_focus_to_the_error_summary(people: People) -> None:
         assert focused, code
         hint = page.locator("#date_of_birth-hint [data-date-format]").inner_text()
         assert "YYYY" in hint or "سنة" in hint, hint  # the browser's own date format, stated
+
+
+def test_the_organisations_pages_pass_axe_in_every_language(
+    service: LiveService, new_page: NewPage, axe: Axe
+) -> None:
+    """The employer's dashboard (with a shared certificate's answer), keys and webhooks, the
+    CSV check with its results, the ID checker's desk and the candidate's request page."""
+    added = service.command("organisations", "add", "--name", "Save the Children Kenya")
+    assert added.returncode == 0, added.stderr
+    organisation = added.stdout.strip().splitlines()[-1]
+    for email, role in (("hr@stc.example", "employer"), ("desk@stc.example", "id-checker")):
+        done = service.command(
+            "users", "create", "--email", email, "--password", PASSWORD, "--name", "Wanjiru",
+            "--role", role, "--organisation", organisation,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    employer_api = service.client()
+    token = employer_api.post(
+        "/api/v1/tokens", json={"email": "hr@stc.example", "password": PASSWORD}
+    )
+    employer_api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    asked = employer_api.post(
+        "/api/v1/requests", json={"email": "zawadi@example.org", "purpose": "Teacher, Nairobi"}
+    )
+    assert asked.status_code == 201, asked.text
+    request_id = asked.json()["id"]
+    candidate = api_applicant(service, "zawadi@example.org", "Zawadi Otieno")
+    filed = candidate.post(
+        "/api/v1/applications",
+        json=application_body(
+            "Recordson", residences=[{"country": "KE", "from": "2020-01", "to": None}]
+        ),
+    )
+    assert filed.status_code == 201, filed.text
+    application = completed(candidate, filed.json()["id"])
+    shared = candidate.post(
+        f"/api/v1/requests/{request_id}/share", json={"application_id": application["id"]}
+    )
+    assert shared.status_code == 200, shared.text
+
+    employer, checker, applicant = new_page("employer"), new_page("checker"), new_page("zawadi")
+    log_in(employer, "hr@stc.example", PASSWORD, lands_on="/employer")
+    log_in(checker, "desk@stc.example", PASSWORD, lands_on="/identity-checks")
+    log_in(applicant, "zawadi@example.org", PASSWORD, lands_on="/applications")
+    csv = f"certificate_id,date_of_birth\n{application['certificate']['id']},1990-04-17\nNOPE,1990-01-01\n"
+    problems: list[str] = []
+    for code in LANGUAGES:
+        for name, page, path in (
+            ("employer requests", employer, "/employer"),
+            ("employer keys and webhooks", employer, "/employer/access"),
+            ("employer CSV", employer, "/employer/verify"),
+            ("identity desk", checker, "/identity-checks"),
+            ("candidate's request", applicant, f"/requests/{request_id}"),
+        ):
+            page.goto(f"{path}?lang={code}")
+            page.wait_for_load_state("networkidle")
+            problems += check(axe, page, name, code)
+        employer.goto(f"/employer/verify?lang={code}")
+        employer.locator("input[type=file]").set_input_files(
+            files=[{"name": "list.csv", "mimeType": "text/csv", "buffer": csv.encode()}]
+        )
+        employer.locator("form[enctype] button[type=submit]").click()
+        employer.wait_for_load_state("networkidle")
+        assert employer.locator("table.batch-results tbody tr").count() == 2
+        problems += check(axe, employer, "employer CSV results", code)
+    assert not problems, "\n".join(problems)
