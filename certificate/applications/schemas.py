@@ -47,7 +47,6 @@ CountryCode = Annotated[str, AfterValidator(_country)]
 # certificate's QR code; names are not, since the code carries their MRZ form
 # and a digest (certificate/issuance/claims.py). A test holds the worst case.
 MAX_COUNTRIES = 20
-MAX_NAME_BYTES = 56  # family and given names together, UTF-8
 MAX_FAMILY_NAME = 100
 MAX_GIVEN_NAMES = 200
 # Names are stored in NFC and refused when they could hide another name
@@ -142,17 +141,6 @@ class Applicant(Strict):
         if value.year < today.year - 120:
             raise ValueError("is more than 120 years ago")
         return value
-
-    @model_validator(mode="after")
-    def _names_fit_the_qr_code(self) -> Applicant:
-        size = len(self.family_name.encode()) + len(self.given_names.encode())
-        if size > MAX_NAME_BYTES:
-            raise FieldError(
-                "given_names",
-                f"with the family name takes {size} bytes; at most {MAX_NAME_BYTES} fit in the "
-                "certificate's QR code: write the names as in the passport's machine-readable zone",
-            )
-        return self
 
     @model_validator(mode="after")
     def _has_a_latin_form(self) -> Applicant:

@@ -8,7 +8,7 @@ operator trusts to vouch for a person's name and date of birth::
 
 ``name`` (letters, digits, hyphens) appears in URLs; ``label`` (at most 32
 bytes in UTF-8, default ``name``) is what the applicant sees and what the
-certificate prints as who vouched (claim ``idb``). ``discovery_url``
+certificate prints as who vouched. ``discovery_url``
 defaults to ``{issuer}/.well-known/openid-configuration``; ``scope``
 defaults to ``openid profile``; ``token_endpoint_auth_method`` to
 ``client_secret_basic``. The redirect URI to register with the provider is

@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 ENTRY_POINT_GROUP = "ipc.identity_verifiers"
 INTERFACE_VERSION = 1
 #: Longest name of whoever vouches for an identity (an organisation's or a
-#: provider's short name), in UTF-8 bytes: it travels in the QR code (claim ``idb``).
+#: provider's short name), in UTF-8 bytes: it is printed on the certificate's identity line.
 MAX_VOUCHER_BYTES = 32
 
 
@@ -34,7 +34,7 @@ def voucher_name_problem(name: str) -> str | None:
     if not name.strip():
         return "is required"
     if len(name.encode()) > MAX_VOUCHER_BYTES:
-        return f"must be at most {MAX_VOUCHER_BYTES} bytes in UTF-8 (it is printed in the QR code)"
+        return f"must be at most {MAX_VOUCHER_BYTES} bytes in UTF-8 (it is printed on every certificate)"
     return None
 
 

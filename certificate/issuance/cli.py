@@ -88,22 +88,29 @@ def reissue_command(certificate_id: str, reason: str) -> None:
     help="PEM root certificate(s) the PDF's signature must chain to.",
 )
 @click.option("--issuer", default=None, help="The expected 'iss' claim.")
+@click.option("--family-name", default=None, help="The holder's family name, to check.")
+@click.option("--given-names", default=None, help="The holder's given names, to check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify_offline_command(
     certificate: str,
     jwks_source: str,
     pades_root: str | None,
     issuer: str | None,
+    family_name: str | None,
+    given_names: str | None,
     as_json: bool,
 ) -> None:
     """Check a certificate PDF or token without the database (offline).
 
     CERTIFICATE is a PDF file, a file holding a token, or the token (or the
     QR content) itself. Exits 0 when valid, 1 otherwise. Revocation is not
-    checked offline, and the output says so.
+    checked offline, and the output says so. With --family-name and
+    --given-names (as on the holder's identity document, in any script) it
+    also says whether that full name is the one the certificate binds.
     """
     from certificate.verify.offline import (
         JwksError,
+        check_name,
         load_jwks,
         load_trust_roots,
         report_lines,
@@ -123,6 +130,8 @@ def verify_offline_command(
         raise click.BadParameter(str(exc), param_hint="--jwks") from exc
     roots = load_trust_roots(pades_root) if pades_root else None
     result = verify_offline(subject, key_set, issuer=issuer, trust_roots=roots)
+    if family_name is not None or given_names is not None:
+        result = check_name(result, family_name or "", given_names or "")
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:

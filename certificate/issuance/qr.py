@@ -5,13 +5,13 @@ built at error-correction level M with the smallest version that holds the
 content, and refused above :data:`MAX_VERSION`: beyond that the modules get
 too small to scan reliably from a printed A4 page at the size we print.
 
-At level M, version 20 holds at most 666 bytes in byte mode, so with a base
-URL like ``http://127.0.0.1:5000`` a base64url token may be at most about
-640 characters long. Version 20 (97 modules) printed 40 mm wide gives modules
-of 0.41 mm, well above what a phone camera resolves. It was 18 until tokens
-carried ``typ: "ipc-cert+jwt"`` (which took the largest allowed certificate
-10 bytes past version 18), then 19, and 20 once the claims said how the
-holder's identity was confirmed (``idm``, and ``idb`` of up to 32 bytes).
+The claims are designed (certificate/issuance/claims.py) so that the largest
+certificate, with the longest ``IPC_BASE_URL``, needs no more than
+:data:`TARGET_VERSION`: at level M, version 18 holds 560 bytes in byte mode.
+The name travels as its 39-letter MRZ form and a digest, so names of any
+length fit. Version 18 (89 modules) printed 40 mm wide gives modules of
+0.45 mm. :data:`MAX_VERSION` leaves room for an installed identity verifier
+whose method name (claim ``idm``) is longer than the built-in ones.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from qrcode.exceptions import DataOverflowError
 
 #: Largest QR version a certificate may print.
 MAX_VERSION = 20
+#: The version the largest certificate with built-in identity methods needs at most (tested).
+TARGET_VERSION = 18
 
 
 def make_qr(content: str) -> qrcode.QRCode:

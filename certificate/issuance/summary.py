@@ -123,10 +123,11 @@ def summary_of_claims(claims: Mapping[str, Any] | None) -> dict[str, int] | None
 
 
 def claim_outcomes(claims: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """Country → outcome from the ``c`` claim, or None when there is no readable one."""
-    if not claims or not isinstance(claims.get("c"), dict):
+    """Country → outcome from the ``c`` claim (either claim set), or None when there is no
+    readable one."""
+    if not claims or not isinstance(claims.get("c"), dict | str):
         return None
     try:
         return decode_outcomes(claims["c"])
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None

@@ -23,7 +23,7 @@ class Organisation(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
-    # printed on certificates it vouches for (claim ``idb``): at most 32 bytes
+    # printed on certificates it vouches for: at most 32 bytes
     short_name: Mapped[str] = mapped_column(String(64))
     domain: Mapped[str | None] = mapped_column(String(253))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -37,10 +37,28 @@
     return new Date(seconds * 1000).toISOString().slice(0, 10);
   }
 
-  /* The "c" claim groups countries by outcome: {"NR": "KETH", "NA": "NG"}
-   * (outcome code → concatenated ISO 3166-1 alpha-2 codes); see docs/claims.md. */
+  /* The "c" claim groups countries by outcome: "nKETHaNG" (an outcome letter, then the
+   * ISO 3166-1 alpha-2 codes with it), or on certificates issued before, the object
+   * {"NR": "KETH", "NA": "NG"}; see docs/claims.md. */
+  var LETTER_CODES = { n: "NR", r: "RF", i: "IU", a: "NA", f: "FA", c: "NC" };
+
   function countryOutcomes(claim) {
     var result = {};
+    if (typeof claim === "string") {
+      var code = null;
+      for (var j = 0; j < claim.length;) {
+        if (LETTER_CODES[claim[j]]) {
+          code = LETTER_CODES[claim[j]];
+          j += 1;
+        } else {
+          if (code) {
+            result[claim.slice(j, j + 2)] = code;
+          }
+          j += 2;
+        }
+      }
+      return result;
+    }
     if (!claim || typeof claim !== "object") {
       return result;
     }
@@ -110,7 +128,11 @@
       block.appendChild(specimen);
     }
     var facts = element("dl", "facts");
-    var holder = [claims.gn, claims.fn].filter(function (part) { return part; }).join(" ");
+    /* the full name from the service's records; else the claims' (MRZ form, or the names) */
+    var person = answer.holder;
+    var holder = person
+      ? [person.given_names, person.family_name].filter(function (part) { return part; }).join(" ")
+      : (claims.n || [claims.gn, claims.fn].filter(function (part) { return part; }).join(" "));
     fact(facts, words.holder, holder);
     fact(facts, words.date_of_birth, claims.dob);
     fact(facts, words.certificate_number, claims.jti, "mono", "fact-wide");

@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, create_engine, event, select
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError
 
+from certificate.applications.models import Application
 from certificate.issuance.models import Certificate, CertificateStatus, status_at
 from certificate.signing.models import SigningKey
 
@@ -35,9 +36,15 @@ _COLUMNS = (
     Certificate.expires_at,
     Certificate.revoked_at,
     Certificate.superseded_at,
+    # the holder's full names: the QR carries only their MRZ form and a digest
+    Application.family_name,
+    Application.given_names,
+    Application.latin_family_name,
+    Application.latin_given_names,
 )
-_BY_ID = select(*_COLUMNS).where(Certificate.id == bindparam("id"))
-_BY_PDF = select(*_COLUMNS).where(Certificate.pdf_sha256 == bindparam("digest")).limit(1)
+_FROM = select(*_COLUMNS).join(Application, Certificate.application_id == Application.id)
+_BY_ID = _FROM.where(Certificate.id == bindparam("id"))
+_BY_PDF = _FROM.where(Certificate.pdf_sha256 == bindparam("digest")).limit(1)
 _KEY = select(SigningKey.algorithm, SigningKey.public_jwk).where(SigningKey.kid == bindparam("kid"))
 _ALL_KEYS = select(SigningKey.kid, SigningKey.algorithm, SigningKey.public_jwk)
 
@@ -56,6 +63,26 @@ class CertificateRecord:
     expires_at: datetime
     revoked_at: datetime | None
     superseded_at: datetime | None
+    family_name: str = ""  # "" once the holder's personal data is purged
+    given_names: str = ""
+    latin_family_name: str | None = None
+    latin_given_names: str | None = None
+
+    def holder(self) -> dict[str, Any] | None:
+        """The holder's names as filed, with their Latin form; None once purged."""
+        if not (self.family_name or self.given_names):
+            return None
+        latin = None
+        if self.latin_family_name is not None:
+            latin = {
+                "family_name": self.latin_family_name,
+                "given_names": self.latin_given_names or "",
+            }
+        return {
+            "family_name": self.family_name,
+            "given_names": self.given_names,
+            "latin_name": latin,
+        }
 
     def status_at(self, now: datetime) -> CertificateStatus:
         """What a verifier is told at ``now`` (revocation, then supersession, then expiry)."""

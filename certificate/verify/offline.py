@@ -15,6 +15,12 @@ What it cannot check: whether the certificate was revoked or superseded since
 it was issued. Every result says so (:data:`STATUS_NOT_CHECKED`); the online
 ``POST /api/v1/verify`` answers that.
 
+It prints the holder as the certificate's QR code names them: in the form a
+passport's machine-readable zone writes the name (``OKAFOR<<ADA<CHIOMA``). Given
+the full name from the holder's identity document (``--family-name``,
+``--given-names``), it also says whether that is the name the certificate binds
+(:func:`check_name`).
+
 Usable as a library (:func:`verify_offline`) and from the command line
 (``flask --app wsgi certificates verify PDF|TOKEN --jwks FILE|URL``).
 """
@@ -24,7 +30,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from certificate.issuance.claims import holder_name, name_matches
 from certificate.issuance.i18n import outcome_phrase
 from certificate.issuance.summary import claim_outcomes, summary_of_claims, summary_sentence
 from certificate.signing import jws
@@ -71,6 +78,9 @@ class OfflineResult:
     pdf_signer: str | None = None
     status_checked: bool = False
     notice: str = field(default=STATUS_NOT_CHECKED)
+    #: Whether the full name the verifier typed is the one the certificate binds
+    #: (see :func:`check_name`); None when no name was given.
+    name_matches: bool | None = None
 
     @property
     def valid(self) -> bool:
@@ -91,6 +101,7 @@ class OfflineResult:
             "pdf_signer": self.pdf_signer,
             "status_checked": self.status_checked,
             "notice": self.notice,
+            "name_matches": self.name_matches,
         }
 
 
@@ -100,12 +111,17 @@ def report_lines(result: OfflineResult) -> list[str]:
     claims = result.claims or {}
     lines = [f"status: {result.status}", f"reason: {result.reason}"]
     if claims:
-        holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
         lines += [
             f"certificate: {claims.get('jti')}",
-            f"holder: {holder}",
+            f"holder: {holder_name(claims)}",
             f"date of birth: {claims.get('dob')}",
         ]
+        if result.name_matches is not None:
+            lines.append(
+                "name given: matches the certificate"
+                if result.name_matches
+                else "name given: does NOT match the certificate"
+            )
         if claims.get("spc"):
             lines.append("specimen: yes (no legal value)")
         outcomes = claim_outcomes(claims) or {}
@@ -276,6 +292,16 @@ def verify_offline(
         except UnicodeDecodeError:
             return _invalid("This is neither a PDF nor a token.")
     return _verify_token(token_from_verify_url(token_or_pdf.strip()), jwks, moment, issuer)
+
+
+def check_name(result: OfflineResult, family_name: str, given_names: str) -> OfflineResult:
+    """``result`` with ``name_matches`` set: whether this full name (in any script, as on
+    the holder's identity document) is the one the certificate's claims bind. The QR code
+    carries the name's MRZ form and a digest of the full name, not the full name itself."""
+    if result.claims is None:
+        return result
+    matches = name_matches(result.claims, family_name, given_names)
+    return replace(result, name_matches=bool(matches) if matches is not None else None)
 
 
 def load_trust_roots(path: str) -> tuple[x509.Certificate, ...]:

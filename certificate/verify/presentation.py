@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
+from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes, holder_name
 from certificate.issuance.summary import claim_outcomes, content_verdict, summary_sentence
 from certificate.verify.i18n import country_names, words
 from certificate.verify.service import Verification
@@ -59,11 +59,11 @@ def _epoch_day(value: Any) -> str | None:
 
 def country_outcomes(claim: Any, names: Mapping[str, str]) -> list[tuple[str, str]]:
     """``(country, outcome code)`` pairs from the signed ``c`` claim, sorted by shown name."""
-    if not isinstance(claim, dict):
+    if not isinstance(claim, dict | str):
         return []
     try:
         decoded = decode_outcomes(claim)
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return []
     pairs = [(country, OUTCOME_CODES[outcome]) for country, outcome in decoded.items()]
     return sorted(pairs, key=lambda pair: names.get(pair[0], pair[0]))
@@ -84,7 +84,8 @@ def result_view(verification: Verification, language: str = "en") -> ResultView:
         title = table["headlines"][verdict]
         tone = {"record_found": "record", "not_confirmed": "unconfirmed"}.get(verdict, "valid")
     names = country_names(language)
-    holder = " ".join(str(claims[k]) for k in ("gn", "fn") if claims.get(k))
+    # the full name as filed (read from the database by the online answer), else the claims'
+    holder = verification.holder_line() or holder_name(claims)
     countries = [
         CountryLine(code, names.get(code, code), outcome, table["outcomes"][outcome])
         for code, outcome in country_outcomes(claims.get("c"), names)

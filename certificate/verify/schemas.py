@@ -32,6 +32,17 @@ class Summary(BaseModel):
     not_covered: int
 
 
+class LatinNameOut(BaseModel):
+    family_name: str
+    given_names: str
+
+
+class HolderOut(BaseModel):
+    family_name: str
+    given_names: str
+    latin_name: LatinNameOut | None
+
+
 class VerificationOut(BaseModel):
     valid: bool
     #: The document is genuine and in force (says nothing about records).
@@ -43,6 +54,10 @@ class VerificationOut(BaseModel):
     #: The summary in words, in the language of ``Accept-Language``.
     summary_text: str | None = None
     certificate: dict[str, Any] | None
+    #: The holder's full names as filed, with their Latin form, from the service's records
+    #: (the signed claims carry the MRZ form ``n`` and the digest ``nd``); null when no
+    #: claims are shown or the personal data has been purged.
+    holder: HolderOut | None = None
 
 
 class JsonWebKey(BaseModel):

@@ -42,8 +42,9 @@ from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
 from certificate.verify.history import HistoryBuffer
 from certificate.verify.lookup import CertificateReader, CertificateRecord
 
-#: A certificate is one page; anything much longer is refused before any real work.
-MAX_PDF_PAGES = 4
+#: The longest certificate (twenty countries with fifty records each) runs to a few dozen
+#: pages; anything much longer is refused before any real work.
+MAX_PDF_PAGES = 100
 #: Longest organisation name a verifier may give.
 MAX_ORGANISATION = 200
 
@@ -74,6 +75,18 @@ class Verification:
 
     status: str
     claims: dict[str, Any] | None = None
+    #: The holder's full names, read from the database (never from the token): the QR
+    #: carries only their MRZ form and a digest. Given with the claims, never without.
+    holder: dict[str, Any] | None = None
+
+    def holder_line(self) -> str | None:
+        """The full name as one line, given names first; None when not known."""
+        if self.holder is None or self.claims is None:
+            return None
+        line = " ".join(
+            part for part in (self.holder["given_names"], self.holder["family_name"]) if part
+        )
+        return line or None
 
     @property
     def valid(self) -> bool:
@@ -89,6 +102,7 @@ class Verification:
             "reason": REASONS[self.status],
             "summary": summary_of_claims(self.claims),
             "certificate": self.claims,
+            "holder": self.holder if self.claims is not None else None,
         }
 
 
@@ -156,7 +170,7 @@ def _status_of(
     # with its neighbours, in one INSERT (certificate/verify/history.py); the sweeper
     # then appends it to the hash-chained audit log (:func:`chain_verifications`).
     verifier.history.record(certificate.id, now, method, status, _clean_organisation(organisation))
-    return Verification(status, claims)
+    return Verification(status, claims, certificate.holder() if claims is not None else None)
 
 
 VERIFICATIONS_ACTION = "certificate.verifications"
@@ -324,7 +338,7 @@ def verify_pdf(
     except ValueError as exc:
         raise UnreadablePdf(str(exc)) from exc
     if pages > MAX_PDF_PAGES:
-        raise TooManyPages(f"{pages} pages; a certificate has one")
+        raise TooManyPages(f"{pages} pages; a certificate has at most {MAX_PDF_PAGES}")
     certificate = verifier.reader.by_pdf_sha256(hashlib.sha256(pdf).hexdigest())
     if certificate is None:
         return INVALID

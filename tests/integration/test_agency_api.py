@@ -583,8 +583,8 @@ def test_the_certificate_shows_each_agencys_answer_exactly_as_given(world: World
         "KE": "no_record",
         "NO": "identity_unconfirmed",
     }
-    assert claims["c"]["RF"] == "IS"
-    assert claims["c"]["IU"] == "NO"
+    assert "rIS" in claims["c"]
+    assert "iNO" in claims["c"]
 
     # the stored answer is the agency's, field for field
     check = world.check("IS")

@@ -16,10 +16,11 @@ from flask.testing import FlaskClient
 
 from certificate.agency.service import add_agency
 from certificate.db import db
+from certificate.issuance.claims import OUTCOME_CODES, decode_outcomes
 from certificate.issuance.models import Certificate
 from certificate.runtime import runtime
 from certificate.signing import jws
-from certificate.verify.offline import verify_offline
+from certificate.verify.offline import check_name, report_lines, verify_offline
 from tests.conftest import application_body, drain
 
 
@@ -91,11 +92,20 @@ def _pushed_query(
     return endpoint.received[0]
 
 
-def _resign(app: Flask, token: str, typ: str) -> str:
+def _resign(app: Flask, token: str, typ: str, *, first_claim_set: bool = False) -> str:
     """``token``'s claims signed again with the service's own key under another ``typ``,
-    as the service signed everything before it set ``typ``."""
+    as the service signed everything before it set ``typ``; with ``first_claim_set``, in
+    the claim set certificates carried then (names whole, outcomes as an object)."""
     kid = jwt.get_unverified_header(token)["kid"]
     claims = jwt.decode(token, options={"verify_signature": False})
+    if first_claim_set:
+        outcomes = decode_outcomes(claims.pop("c"))
+        grouped: dict[str, str] = {}
+        for country, outcome in outcomes.items():
+            code = OUTCOME_CODES[outcome]
+            grouped[code] = grouped.get(code, "") + country
+        del claims["n"], claims["nd"]
+        claims.update({"fn": "Okafor", "gn": "Ada Chioma", "c": grouped})
     with app.app_context():
         key = runtime().keys.private_key(kid)
     return jws.sign(claims, key, kid, typ=typ)
@@ -137,8 +147,9 @@ def test_certificates_say_what_they_are_and_older_ones_still_verify(
     assert verify_offline(token, jwks).status == "valid"
     assert _online(client, token)["status"] == "valid"
 
-    # a certificate issued before typ was set carries PyJWT's "JWT": it keeps verifying
-    legacy = _resign(app, token, "JWT")
+    # a certificate issued before typ was set carries PyJWT's "JWT" and the first claim
+    # set: it keeps verifying, online and offline, and reads as it always did
+    legacy = _resign(app, token, "JWT", first_claim_set=True)
     with app.app_context():
         stored = db.session.get(Certificate, certificate_id)
         assert stored is not None
@@ -147,6 +158,10 @@ def test_certificates_say_what_they_are_and_older_ones_still_verify(
     assert verify_offline(legacy, jwks).status == "valid"
     assert _online(client, legacy)["status"] == "valid"
     assert _online(client, legacy)["certificate"]["jti"] == certificate_id
+    assert _online(client, legacy)["summary"] == _online(client, token)["summary"]
+    offline = verify_offline(legacy, jwks)
+    assert "holder: Ada Chioma Okafor" in report_lines(offline)
+    assert check_name(offline, "OKAFOR", "ada chioma").name_matches is True
 
     # but no other typ is a certificate, whoever signed it
     for other in (jws.PUSH_QUERY_TYP, "at+jwt", "ipc-cert"):

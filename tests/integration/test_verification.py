@@ -45,8 +45,14 @@ def test_a_fresh_certificate_is_valid_three_ways(
     assert by_token["status"] == "valid"
     claims = by_token["certificate"]
     assert claims["jti"] == issued["id"]
-    assert (claims["fn"], claims["gn"], claims["dob"]) == ("RECORDER", "Ada Chioma", "1990-04-17")
-    assert claims["c"] == {"RF": "KETHNG"}
+    assert (claims["n"], claims["dob"]) == ("RECORDER<<ADA<CHIOMA", "1990-04-17")
+    assert claims["c"] == "rKETHNG"
+    # the full names come from the service's records, not from the token
+    assert by_token["holder"] == {
+        "family_name": "RECORDER",
+        "given_names": "Ada Chioma",
+        "latin_name": None,
+    }
     # genuine and in force says nothing about records: the summary does
     assert by_token["authentic"] is True
     assert by_token["summary"] == {
@@ -129,6 +135,7 @@ def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
             "summary": None,
             "summary_text": None,
             "reason": answer["reason"],
+            "holder": None,
         }
         assert "SOMEONE" not in json.dumps(answer)
 
