@@ -28,7 +28,7 @@ from certificate.runtime import runtime
 from certificate.verify.i18n import words
 from certificate.verify.presentation import ResultView, result_view
 from certificate.verify.service import Verification
-from certificate.web.transaction import transactional
+from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("employer", __name__, url_prefix="/employer")
 
@@ -56,7 +56,7 @@ def _actor() -> str:
     return f"user:{current_user.id}"
 
 
-def _dashboard(form: RequestForm, status: int = 200) -> ResponseReturnValue:
+def _dashboard(form: RequestForm, status: int = 200) -> tuple[str, int]:
     organisation = _organisation()
     language, verifier, now = current_language(), runtime().verifier, utcnow()
     rows = []
@@ -89,7 +89,7 @@ def ask() -> ResponseReturnValue:
     """Ask a candidate by e-mail: the request is stored and the message written to the outbox."""
     form = RequestForm()
     if not form.validate_on_submit():
-        return _dashboard(form, 400)
+        discard(*_dashboard(form, 400))
     requests.create_request(
         db.session,
         _organisation(),
@@ -110,7 +110,7 @@ def _access_page(
     new_key: str | None = None,
     new_secret: str | None = None,
     status: int = 200,
-) -> ResponseReturnValue:
+) -> tuple[str, int]:
     organisation = _organisation()
     page = render_template(
         "organisations/access.html",
@@ -139,7 +139,7 @@ def create_key() -> ResponseReturnValue:
     """A new API key, shown on this answer only (it is stored hashed)."""
     form = ApiKeyForm()
     if not form.validate_on_submit():
-        return _access_page(key_form=form, status=400)
+        discard(*_access_page(key_form=form, status=400))
     _row, key = service.create_api_key(
         db.session, _organisation(), name=form.name.data or "", actor=_actor(), now=utcnow()
     )
@@ -163,7 +163,7 @@ def create_webhook() -> ResponseReturnValue:
     """Register an endpoint; its signing secret is shown on this answer only."""
     form = WebhookForm()
     if not form.validate_on_submit():
-        return _access_page(webhook_form=form, status=400)
+        discard(*_access_page(webhook_form=form, status=400))
     try:
         hook = webhooks.create_webhook(
             db.session,
@@ -177,7 +177,7 @@ def create_webhook() -> ResponseReturnValue:
     except service.OrganisationError as exc:
         field = form.url if exc.field == "url" else form.events
         field.errors = [*field.errors, gettext(str(exc))]
-        return _access_page(webhook_form=form, status=400)
+        discard(*_access_page(webhook_form=form, status=400))
     return _access_page(new_secret=hook.secret, status=201)
 
 
@@ -222,8 +222,7 @@ def verify_csv() -> ResponseReturnValue:
         except batch.CsvProblem as exc:
             problem = gettext(exc.message, **exc.values)
     if problem is not None:
-        page = render_template("organisations/batch.html", form=form, problem=problem)
-        return page, 400
+        discard(render_template("organisations/batch.html", form=form, problem=problem), 400)
     organisation, language = _organisation(), current_language()
     answers = batch.verify_items(
         runtime().verifier, [row.item for row in rows], organisation, utcnow()
