@@ -23,6 +23,7 @@ from certificate.issuance.service import pdf_name, settle_document
 from certificate.openapi import BEARER, operation
 from certificate.retention import NotWithdrawable, withdraw
 from certificate.runtime import runtime
+from certificate.web.transaction import after_commit, transactional
 
 bp = Blueprint("applications_api", __name__, url_prefix="/api/v1/applications")
 
@@ -61,7 +62,10 @@ def email_may_proceed(user: User) -> bool:
 def file_and_dispatch(
     user: User, data: ApplicationIn, idempotency_key: str | None
 ) -> tuple[Application, bool]:
-    """File an application, hold it for its identity, commit, and hand due checks to the engine."""
+    """File an application and hold it for its identity, in the calling view's transaction.
+
+    The checks it makes due go to the engine once that transaction commits.
+    """
     rt = runtime()
 
     def attempt() -> tuple[Application, bool]:
@@ -78,25 +82,28 @@ def file_and_dispatch(
 
     due: list[str] = []
     try:
-        application, created = attempt()
-        if created:
-            due = identity.begin_proofing(
-                db.session,
-                application,
-                mode=proofing_mode(),
-                verifiers=verifiers(),
-                email_verified=email_may_proceed(user),
-                now=utcnow(),
-            )
-        db.session.commit()
+        with db.session.begin_nested():
+            application, created = attempt()
+            if created:
+                due = identity.begin_proofing(
+                    db.session,
+                    application,
+                    mode=proofing_mode(),
+                    verifiers=verifiers(),
+                    email_verified=email_may_proceed(user),
+                    now=utcnow(),
+                )
     except IntegrityError:
         # a concurrent retry with the same key committed first: answer with its result
-        db.session.rollback()
         if not idempotency_key:
             raise
         application, created = attempt()
-    for check_id in due:
-        rt.jobs.submit_check(check_id)
+
+    def dispatch() -> None:
+        for check_id in due:
+            rt.jobs.submit_check(check_id)
+
+    after_commit(dispatch)
     return application, created
 
 
@@ -110,6 +117,16 @@ def file_and_dispatch(
     parameters=[IDEMPOTENCY_KEY],
 )
 @require_bearer(Role.APPLICANT)
+@transactional(
+    {
+        service.IdempotencyConflict: lambda _: ApiError(
+            422,
+            "idempotency_key_reused",
+            N_("This Idempotency-Key was already used for a different application."),
+            {"Idempotency-Key": "was used for a different request body"},
+        )
+    }
+)
 def create() -> ResponseReturnValue:
     """File an application; an ``Idempotency-Key`` makes a retry safe."""
     key = request.headers.get("Idempotency-Key")
@@ -121,15 +138,7 @@ def create() -> ResponseReturnValue:
             {"Idempotency-Key": "must be 1 to 200 characters"},
         )
     data = parse(ApplicationIn, json_body())
-    try:
-        application, created = file_and_dispatch(api_user(), data, key.strip() if key else None)
-    except service.IdempotencyConflict as exc:
-        raise ApiError(
-            422,
-            "idempotency_key_reused",
-            N_("This Idempotency-Key was already used for a different application."),
-            {"Idempotency-Key": "was used for a different request body"},
-        ) from exc
+    application, created = file_and_dispatch(api_user(), data, key.strip() if key else None)
     body = application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
     response, status = respond(body, 201 if created else 200)
     response.headers["Location"] = f"/api/v1/applications/{application.id}"
@@ -176,16 +185,17 @@ def read(application_id: str) -> ResponseReturnValue:
     security=BEARER,
 )
 @require_bearer(Role.APPLICANT)
+@transactional(
+    {
+        NotWithdrawable: lambda _: ApiError(
+            409, "conflict", N_("Only an application in progress can be withdrawn.")
+        )
+    }
+)
 def withdraw_application(application_id: str) -> ResponseReturnValue:
     """Withdraw an application still in progress; its personal data is purged later."""
     application = _owned(api_user(), application_id)
-    try:
-        withdraw(db.session, application, now=utcnow(), actor=f"user:{api_user().id}")
-    except NotWithdrawable as exc:
-        raise ApiError(
-            409, "conflict", N_("Only an application in progress can be withdrawn.")
-        ) from exc
-    db.session.commit()
+    withdraw(db.session, application, now=utcnow(), actor=f"user:{api_user().id}")
     return respond(
         application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
     )
@@ -196,6 +206,7 @@ def withdraw_application(application_id: str) -> ResponseReturnValue:
     "The certificate PDF", responses={200: PDF_RESPONSE}, errors=(401, 403, 404), security=BEARER
 )
 @require_bearer(Role.APPLICANT)
+@transactional()  # the download is audited
 def certificate_pdf(application_id: str) -> ResponseReturnValue:
     """The certificate PDF, to its owner only."""
     application = _owned(api_user(), application_id)
@@ -203,7 +214,10 @@ def certificate_pdf(application_id: str) -> ResponseReturnValue:
 
 
 def certificate_pdf_response(application: Application) -> Response:
-    """The stored PDF of the application's current certificate (404 before issuance)."""
+    """The stored PDF of the application's current certificate (404 before issuance).
+
+    The read is audited in the calling view's transaction.
+    """
     certificate = application.current_certificate
     if certificate is None:
         raise ApiError(404, "not_issued", N_("The certificate has not been issued yet."))
@@ -226,7 +240,6 @@ def certificate_pdf_response(application: Application) -> Response:
         subject_type="certificate",
         subject_id=certificate.id,
     )
-    db.session.commit()
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="certificate-{certificate.id}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

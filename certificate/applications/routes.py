@@ -32,6 +32,7 @@ from certificate.errors import ApiError, validation_fields
 from certificate.i18n import country_name
 from certificate.web.dates import day, when
 from certificate.web.problems import Problem
+from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("applications", __name__)
 
@@ -184,6 +185,7 @@ def dashboard() -> ResponseReturnValue:
 
 @bp.route("/applications/new", methods=["GET", "POST"])
 @applicant_required
+@transactional()
 def new_application() -> ResponseReturnValue:
     """The filing form; its input is validated by the API's own model."""
     form = ApplicationForm()
@@ -220,7 +222,7 @@ def _file(data: ApplicationIn, submission_key: str | None) -> Application:
         application, _created = file_and_dispatch(_user(), data, key)
     except service.IdempotencyConflict:
         # the same form came back with different answers (back button): a new filing
-        db.session.rollback()
+        # (refused before anything was stored)
         application, _created = file_and_dispatch(_user(), data, None)
     return application
 
@@ -270,6 +272,7 @@ def _progress_page(
 
 @bp.post("/applications/<application_id>/questions/<question_id>/reply")
 @applicant_required
+@transactional()
 def reply(application_id: str, question_id: str) -> ResponseReturnValue:
     """The applicant's reply to an agency's question; the agency's deadline runs again."""
     application = _owned_or_404(application_id)
@@ -289,19 +292,22 @@ def reply(application_id: str, question_id: str) -> ResponseReturnValue:
             actor=f"user:{_user().id}",
         )
     except agency.QuestionAlreadyAnswered:
-        db.session.rollback()
         flash(gettext("You have already replied to this question."), "info")
+        discard(_back_to_progress(application))
     except agency.QueryClosed:
-        db.session.rollback()
         flash(gettext("The agency has already answered; no reply is needed any more."), "info")
-    else:
-        db.session.commit()
-        flash(gettext("Thank you. Your reply was sent to the agency."), "success")
+        discard(_back_to_progress(application))
+    flash(gettext("Thank you. Your reply was sent to the agency."), "success")
+    return _back_to_progress(application)
+
+
+def _back_to_progress(application: Application) -> ResponseReturnValue:
     return redirect(url_for("applications.progress", application_id=application.id), 303)
 
 
 @bp.get("/applications/<application_id>/certificate.pdf")
 @applicant_required
+@transactional()  # the download is audited
 def certificate_pdf(application_id: str) -> ResponseReturnValue:
     """The certificate PDF, to its owner only (the download is audited)."""
     application = _owned_or_404(application_id)
