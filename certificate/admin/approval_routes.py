@@ -17,6 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import Conflict, Forbidden, NotFound
 
 from certificate.admin import approvals
 from certificate.admin.forms import ApproveForm, RejectForm
@@ -29,6 +30,7 @@ from certificate.db import db, utcnow
 from certificate.i18n import country_name
 from certificate.runtime import runtime
 from certificate.web.dates import when
+from certificate.web.transaction import after_commit, transactional
 
 bp = Blueprint("admin_approvals", __name__, url_prefix="/admin/approvals")
 
@@ -115,13 +117,13 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/<action_id>")
 @admin_required
+@transactional()  # an answer's records shown is an audited view
 def show(action_id: str) -> ResponseReturnValue:
     """One action in full, with the forms to approve or reject it; an answer's records are shown."""
     action = _found_or_404(action_id)
     (row,) = _rows([action], with_staleness=action.is_open)
     if action.payload is not None:
         approvals.record_action_viewed(db.session, action, viewer=_me(), now=utcnow())
-        db.session.commit()
     return render_template(
         "admin/approval.html",
         row=row,
@@ -136,26 +138,25 @@ def show(action_id: str) -> ResponseReturnValue:
 
 @bp.post("/<action_id>/approve")
 @admin_required
+@transactional(
+    {
+        approvals.ActionNotFound: lambda exc: NotFound(str(exc)),
+        approvals.SelfApproval: lambda exc: Forbidden(str(exc)),
+        approvals.NotAnAdmin: lambda exc: Forbidden(str(exc)),
+        approvals.AlreadyDecided: lambda exc: Conflict(str(exc)),
+        approvals.StaleAction: lambda exc: Conflict(str(exc)),
+    }
+)
 def approve(action_id: str) -> ResponseReturnValue:
     """Approve another admin's action: its effect happens now, in the same transaction."""
     if not ApproveForm().validate_on_submit():
         abort(400, gettext("The form has expired; reload the page and try again."))
-    try:
-        approved = approvals.approve(db.session, action_id, approver=_me(), now=utcnow())
-    except approvals.ActionNotFound as exc:
-        db.session.rollback()
-        abort(404, str(exc))
-    except (approvals.SelfApproval, approvals.NotAnAdmin) as exc:
-        db.session.rollback()
-        abort(403, str(exc))
-    except (approvals.AlreadyDecided, approvals.StaleAction) as exc:
-        db.session.rollback()
-        abort(409, str(exc))
+    approved = approvals.approve(db.session, action_id, approver=_me(), now=utcnow())
     action = approved.action
     subject = _subject(action)
-    db.session.commit()
-    if approved.issuance_due is not None:
-        runtime().jobs.submit_issuance(approved.issuance_due)
+    due = approved.issuance_due
+    if due is not None:
+        after_commit(lambda: runtime().jobs.submit_issuance(due))
     if action.kind == ActionKind.REVOKE_CERTIFICATE.value:
         flash(gettext("Approved: %(subject)s is revoked.", subject=subject), "success")
     else:
@@ -168,6 +169,13 @@ def approve(action_id: str) -> ResponseReturnValue:
 
 @bp.post("/<action_id>/reject")
 @admin_required
+@transactional(
+    {
+        approvals.ActionNotFound: lambda exc: NotFound(str(exc)),
+        approvals.NotAnAdmin: lambda exc: Forbidden(str(exc)),
+        approvals.AlreadyDecided: lambda exc: Conflict(str(exc)),
+    }
+)
 def reject(action_id: str) -> ResponseReturnValue:
     """Reject an action (or withdraw one's own); nothing else changes."""
     form = RejectForm()
@@ -178,22 +186,11 @@ def reject(action_id: str) -> ResponseReturnValue:
                 "The note is too long, or the form has expired; reload the page and try again."
             ),
         )
-    try:
-        action = approvals.reject(
-            db.session, action_id, decider=_me(), now=utcnow(), note=form.note.data or ""
-        )
-    except approvals.ActionNotFound as exc:
-        db.session.rollback()
-        abort(404, str(exc))
-    except approvals.NotAnAdmin as exc:
-        db.session.rollback()
-        abort(403, str(exc))
-    except approvals.AlreadyDecided as exc:
-        db.session.rollback()
-        abort(409, str(exc))
+    action = approvals.reject(
+        db.session, action_id, decider=_me(), now=utcnow(), note=form.note.data or ""
+    )
     subject = _subject(action)
     withdrawn = action.requested_by == action.decided_by
-    db.session.commit()
     if withdrawn:
         flash(gettext("Withdrawn: %(subject)s. Nothing was changed.", subject=subject), "info")
     else:

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.exceptions import Conflict
 
 from certificate.admin import approvals
 from certificate.admin.forms import HandAnswerForm, RetryForm
@@ -27,6 +28,7 @@ from certificate.i18n import country_name
 from certificate.runtime import runtime
 from certificate.web.dates import when
 from certificate.web.problems import Problem
+from certificate.web.transaction import after_commit, discard, transactional
 
 bp = Blueprint("admin_checks", __name__, url_prefix="/admin/checks")
 
@@ -62,14 +64,15 @@ def index() -> ResponseReturnValue:
 
 @bp.post("/<check_id>/retry")
 @admin_required
+@transactional()
 def retry(check_id: str) -> ResponseReturnValue:
     """Send a failed check back to the queue, due at once."""
     if not RetryForm().validate_on_submit():
         abort(400, gettext("The form has expired; reload the page and try again."))
     check = _failed_or_404(check_id)
     checks.retry_failed(db.session, check, now=utcnow(), actor=_actor())
-    db.session.commit()
-    runtime().jobs.submit_check(check.id)
+    check_id = check.id
+    after_commit(lambda: runtime().jobs.submit_check(check_id))
     flash(
         gettext("The check for %(country)s is queued again.", country=country_name(check.country)),
         "success",
@@ -79,6 +82,7 @@ def retry(check_id: str) -> ResponseReturnValue:
 
 @bp.route("/<check_id>/answer", methods=["GET", "POST"])
 @admin_required
+@transactional({approvals.StaleAction: lambda exc: Conflict(str(exc))})
 def answer(check_id: str) -> ResponseReturnValue:
     """Enter an agency's answer by hand: the same rules and confirmation step as the portal.
 
@@ -116,11 +120,7 @@ def answer(check_id: str) -> ResponseReturnValue:
             requester=current_user._get_current_object(),
             now=utcnow(),
         )
-    except approvals.StaleAction as exc:
-        db.session.rollback()
-        abort(409, str(exc))
     except approvals.AlreadyPending:
-        db.session.rollback()
         flash(
             gettext(
                 "An answer for %(country)s already waits for approval; approve or reject it first.",
@@ -128,8 +128,7 @@ def answer(check_id: str) -> ResponseReturnValue:
             ),
             "info",
         )
-        return redirect(url_for("admin_approvals.index"), 303)
-    db.session.commit()
+        discard(redirect(url_for("admin_approvals.index"), 303))
     flash(
         gettext(
             "Your answer for %(country)s waits for a second administrator's approval; "

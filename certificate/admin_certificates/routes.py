@@ -25,6 +25,7 @@ from certificate.issuance.revocation import (
     find_certificate,
     recent_certificates,
 )
+from certificate.web.transaction import discard, transactional
 
 bp = Blueprint("admin_certificates", __name__, url_prefix="/admin/certificates")
 
@@ -83,6 +84,7 @@ def _revoke_page(
 
 @bp.route("/<certificate_id>/revoke", methods=["GET", "POST"])
 @admin_required
+@transactional()
 def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
     """Ask for a reason, then ask for the revocation; a second admin's approval makes it happen."""
     certificate = find_certificate(db.session, certificate_id)
@@ -102,11 +104,9 @@ def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
             now=utcnow(),
         )
     except AlreadyRevoked:
-        db.session.rollback()
         flash(gettext("Certificate %(number)s was already revoked.", number=certificate.id), "info")
-        return redirect(url_for("admin_certificates.index"))
+        discard(redirect(url_for("admin_certificates.index")))
     except approvals.AlreadyPending:
-        db.session.rollback()
         flash(
             gettext(
                 "A revocation of certificate %(number)s already waits for approval.",
@@ -114,12 +114,10 @@ def revoke_certificate(certificate_id: str) -> ResponseReturnValue:
             ),
             "info",
         )
-        return redirect(url_for("admin_approvals.index"))
+        discard(redirect(url_for("admin_approvals.index")))
     except ValueError:
-        db.session.rollback()
         form.reason.errors = [gettext("is required")]
-        return _revoke_page(certificate, form, status=400)
-    db.session.commit()
+        discard(_revoke_page(certificate, form, status=400))
     flash(
         gettext(
             "The revocation of certificate %(number)s waits for a second administrator's "

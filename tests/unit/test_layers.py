@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+VIEW_NAMES = {"routes.py", "api.py", "desk.py"}
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -51,3 +53,44 @@ def test_an_adapter_importing_the_service_breaks_the_lint(tmp_path: Path) -> Non
     assert broken.returncode != 0
     assert "country_adapters is not allowed to import certificate" in broken.stdout
     assert "country_adapters.leak -> certificate" in broken.stdout
+
+
+def _view_modules() -> list[Path]:
+    """Every feature's view modules: its routes, API and desk, and any module with a blueprint."""
+    found = []
+    for path in sorted((ROOT / "certificate").glob("*/*.py")):
+        named_as_view = path.name in VIEW_NAMES or path.name.endswith("_routes.py")
+        if named_as_view or "Blueprint(" in path.read_text():
+            found.append(path)
+    return found
+
+
+def _session_calls(source: str, name: str) -> list[str]:
+    """``name:line: call`` for every ``….commit()`` or ``….rollback()`` in ``source``."""
+    return [
+        f"{name}:{node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(ast.parse(source, name))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"commit", "rollback"}
+    ]
+
+
+def test_no_view_commits_or_rolls_back_by_itself() -> None:
+    """Views run inside ``certificate.web.transaction.transactional``, which commits once."""
+    modules = {str(path.relative_to(ROOT)): path for path in _view_modules()}
+    assert {
+        "certificate/agency/api.py",
+        "certificate/admin/approval_routes.py",
+        "certificate/identity/desk.py",
+        "certificate/organisations/routes.py",
+    } <= set(modules)
+    calls = [
+        call for name, path in modules.items() for call in _session_calls(path.read_text(), name)
+    ]
+    assert calls == [], "views commit through @transactional only:\n" + "\n".join(calls)
+
+
+def test_the_scan_finds_a_view_that_commits_by_hand() -> None:
+    source = "def save():\n    db.session.add(row)\n    db.session.commit()\n"
+    assert _session_calls(source, "routes.py") == ["routes.py:3: db.session.commit()"]
