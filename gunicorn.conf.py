@@ -29,3 +29,12 @@ def post_worker_init(worker):
     from certificate.warmup import prepare
 
     prepare(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """A stopping worker closes its database connections (certificate.close_app)."""
+    if "ipc" not in getattr(worker.wsgi, "extensions", {}):
+        return
+    from certificate import close_app
+
+    close_app(worker.wsgi)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import weakref
+from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
 
@@ -66,10 +68,50 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from certificate.runtime import build_runtime
 
     build_runtime(app)
-    for feature in FEATURES:
-        import_module(feature).init_app(app)
+    _close_with_app(app)
+    try:
+        for feature in FEATURES:
+            import_module(feature).init_app(app)
+    except BaseException:
+        close_app(app)  # a feature refused to start: nothing is left open
+        raise
     _start_jobs_on_first_request(app)
     return app
+
+
+_CLOSE = "ipc_close"
+
+
+def close_app(app: Flask) -> None:
+    """Close every database connection the app holds; it can be called more than once.
+
+    That is the app's own engine (disposing it also writes the buffered
+    verification history, see :mod:`certificate.runtime`), the verification
+    reader's pool and the rate-limit store's engine. Tests call it when they
+    drop an app, gunicorn when a worker stops; an app dropped without it is
+    closed when it is garbage-collected or at the process's exit, so no
+    connection is ever left for the collector to find.
+    """
+    with app.app_context():
+        db.session.remove()
+    app.extensions[_CLOSE]()
+
+
+def _close_with_app(app: Flask) -> None:
+    """Register the closing of the app's engines, run by :func:`close_app` or at collection."""
+    with app.app_context():
+        closers: list[Callable[[], None]] = [engine.dispose for engine in db.engines.values()]
+    closers.append(app.extensions["ipc"].verifier.reader.dispose)
+    store = rate_limits.store_of(app)
+    if store is not None:
+        closers.append(store.dispose)
+    # the finalizer holds what it closes, never the app
+    app.extensions[_CLOSE] = weakref.finalize(app, _run_all, closers)
+
+
+def _run_all(closers: Iterable[Callable[[], None]]) -> None:
+    for close in closers:
+        close()
 
 
 def _start_jobs_on_first_request(app: Flask) -> None:

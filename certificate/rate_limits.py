@@ -268,11 +268,19 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
-def dispose(app: Flask) -> None:
-    """Close the counters' own database engine, if they have one."""
+def store_of(app: Flask) -> BatchedDatabaseStorage | None:
+    """The counters' own database store of ``app``, if they have one (not with Redis)."""
     limiter = app.extensions.get(EXTENSION_KEY)
     if limiter is not None and isinstance(limiter.storage, BatchedDatabaseStorage):
-        limiter.storage.dispose()
+        return limiter.storage
+    return None
+
+
+def dispose(app: Flask) -> None:
+    """Close the counters' own database engine, if they have one."""
+    store = store_of(app)
+    if store is not None:
+        store.dispose()
 
 
 def client_address() -> str:

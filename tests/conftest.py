@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
-from certificate import create_app
+from certificate import close_app, create_app
 from certificate.auth.models import User
 from certificate.db import db
 from tests.databases import fresh_database
@@ -63,7 +63,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     with application.app_context():
         db.session.remove()
         db.drop_all()
-        db.engine.dispose()
+    close_app(application)
 
 
 @pytest.fixture
@@ -78,9 +78,24 @@ def make_app() -> Iterator[Callable[[dict[str, Any]], Flask]]:
 
     yield build
     for application in built:
+        close_app(application)
+
+
+@pytest.fixture
+def build_app(
+    app_config: dict[str, Any], make_app: Callable[[dict[str, Any]], Flask]
+) -> Callable[..., Flask]:
+    """Builds an app with ``settings`` added to the test's, on a fresh schema; closed afterwards."""
+
+    def build(**settings: Any) -> Flask:
+        app_config.update(settings)
+        application = make_app(app_config)
         with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+            db.drop_all()
+            db.create_all()
+        return application
+
+    return build
 
 
 @pytest.fixture

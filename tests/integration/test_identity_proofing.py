@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,9 @@ def _checks(app: Flask, application_id: str) -> list[Check]:
 
 
 @pytest.fixture
-def required_app(app_config: dict[str, Any]) -> Flask:
+def required_app(app_config: dict[str, Any], make_app: Callable[[dict[str, Any]], Flask]) -> Flask:
     app_config["IDENTITY_PROOFING"] = "required"
-    return create_app(app_config)
+    return make_app(app_config)
 
 
 @pytest.fixture

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from certificate import create_app
 from certificate.db import db, utcnow
 from certificate.notifications import outbox
 from certificate.notifications.models import OutboxMessage
 from certificate.notifications.service import due_message_ids
 from tests.conftest import application_body, drain, signup_and_token
 from tests.mail import Inbox, body_of, free_port, smtp_server
-
-
-def _app(app_config: dict[str, Any], **settings: Any) -> Flask:
-    app_config.update(settings)
-    app = create_app(app_config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app
 
 
 def _deliver_all(app: Flask) -> int:
@@ -46,11 +37,10 @@ def _unsent(app: Flask) -> int:
 
 
 def test_a_new_account_gets_its_address_check_and_the_link_releases_the_application(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
     with smtp_server() as inbox:
-        app = _app(
-            app_config,
+        app = build_app(
             IDENTITY_PROOFING="required",
             SMTP_URL=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
             MAIL_FROM="IPC <no-reply@ipc.test>",
@@ -75,10 +65,11 @@ def test_a_new_account_gets_its_address_check_and_the_link_releases_the_applicat
         assert client.get("/email/verify/not-a-token").status_code == 400
 
 
-def test_an_smtp_outage_delays_messages_and_never_doubles_them(app_config: dict[str, Any]) -> None:
+def test_an_smtp_outage_delays_messages_and_never_doubles_them(
+    build_app: Callable[..., Flask],
+) -> None:
     port = free_port()
-    app = _app(
-        app_config,
+    app = build_app(
         IDENTITY_PROOFING="required",
         SMTP_URL=f"smtp://127.0.0.1:{port}",
         SMTP_TIMEOUT_SECONDS=2,
@@ -125,12 +116,12 @@ def test_without_smtp_messages_are_written_to_the_log(
 
 
 def test_issued_revoked_and_question_messages_reach_the_holder(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
     from certificate.issuance.revocation import revoke
 
     with smtp_server() as inbox:
-        app = _app(app_config, SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
+        app = build_app(SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
         client = app.test_client()
         auth = signup_and_token(client, "holder@example.org")
         body = application_body()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from certificate import create_app
 from certificate.db import db, utcnow
 from certificate.identity.email_check import confirm_email, email_token
 from certificate.organisations.service import organisation_for_key
@@ -18,9 +18,9 @@ PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def required(app_config: dict[str, Any]) -> Flask:
+def required(app_config: dict[str, Any], make_app: Callable[[dict[str, Any]], Flask]) -> Flask:
     app_config["IDENTITY_PROOFING"] = "required"
-    app = create_app(app_config)
+    app = make_app(app_config)
     with app.app_context():
         db.drop_all()
         db.create_all()

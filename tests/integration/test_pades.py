@@ -318,7 +318,7 @@ def _write_chain(directory: Path) -> tuple[Path, Path, Path, x509.Certificate]:
 def test_an_operator_configured_ca_signs_instead(
     tmp_path: Path, app_config: dict[str, Any]
 ) -> None:
-    from certificate import create_app
+    from certificate import close_app, create_app
     from tests.conftest import signup_and_token
 
     key_file, cert_file, chain_file, root = _write_chain(tmp_path)
@@ -340,7 +340,7 @@ def test_an_operator_configured_ca_signs_instead(
     finally:
         with app.app_context():
             db.drop_all()
-            db.engine.dispose()
+        close_app(app)
 
 
 def test_a_key_that_does_not_match_its_certificate_stops_the_app(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 from standardwebhooks import Webhook as StandardWebhook
 
-from certificate import create_app
 from certificate.db import db, utcnow
 from certificate.issuance.revocation import revoke
 from certificate.notifications import outbox
@@ -25,13 +26,16 @@ from tests.integration.test_organisations import (
 from tests.webhook_receiver import webhook_receiver
 
 
-def _app(app_config: dict[str, Any], **settings: Any) -> Flask:
-    app_config.update({"WEBHOOK_ALLOW_PRIVATE": True, "OUTBOX_RETRY_SCALE": 0.0001, **settings})
-    app = create_app(app_config)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    return app
+@pytest.fixture
+def build_app(build_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """Webhooks to loopback addresses allowed and retries fast, unless a test says otherwise."""
+
+    def build(**settings: Any) -> Flask:
+        return build_app(
+            **{"WEBHOOK_ALLOW_PRIVATE": True, "OUTBOX_RETRY_SCALE": 0.0001, **settings}
+        )
+
+    return build
 
 
 def _deliver_due(app: Flask) -> int:
@@ -42,9 +46,9 @@ def _deliver_due(app: Flask) -> int:
 
 
 def test_the_employer_asks_sees_the_answer_hears_of_revocation_and_loses_it_on_stop(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
-    app = _app(app_config)
+    app = build_app()
     client = app.test_client()
     org = _organisation(app)
     _member(app, "hr@stc.example", "employer", org)
@@ -168,8 +172,8 @@ def test_the_employer_asks_sees_the_answer_hears_of_revocation_and_loses_it_on_s
     assert client.get("/api/v1/requests").status_code == 401
 
 
-def test_webhooks_to_private_addresses_are_refused(app_config: dict[str, Any]) -> None:
-    app = _app(app_config, WEBHOOK_ALLOW_PRIVATE=False)
+def test_webhooks_to_private_addresses_are_refused(build_app: Callable[..., Flask]) -> None:
+    app = build_app(WEBHOOK_ALLOW_PRIVATE=False)
     client = app.test_client()
     org = _organisation(app)
     _member(app, "hr@stc.example", "employer", org)
@@ -192,10 +196,10 @@ def test_webhooks_to_private_addresses_are_refused(app_config: dict[str, Any]) -
         assert db.session.scalars(select(OutboxMessage)).all() == []
 
 
-def test_the_candidate_shares_and_stops_from_the_page(app_config: dict[str, Any]) -> None:
+def test_the_candidate_shares_and_stops_from_the_page(build_app: Callable[..., Flask]) -> None:
     from tests.conftest import web_login
 
-    app = _app(app_config, WTF_CSRF_ENABLED=False)
+    app = build_app(WTF_CSRF_ENABLED=False)
     client = app.test_client()
     org = _organisation(app)
     _member(app, "hr@stc.example", "employer", org)

@@ -267,7 +267,7 @@ def test_the_admin_page_is_for_admins_only(
 def test_revoking_on_the_admin_page_needs_the_csrf_token(
     app_config: dict[str, Any], tmp_path: Any
 ) -> None:
-    from certificate import create_app
+    from certificate import close_app, create_app
 
     app_config["WTF_CSRF_ENABLED"] = True
     app = create_app(app_config)
@@ -295,7 +295,7 @@ def test_revoking_on_the_admin_page_needs_the_csrf_token(
     finally:
         with app.app_context():
             db.drop_all()
-            db.engine.dispose()
+        close_app(app)
 
 
 @pytest.mark.parametrize("ending", ["revoked", "expired", "superseded"])
