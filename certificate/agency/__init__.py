@@ -20,4 +20,4 @@ def init_app(app: Flask) -> None:
     register_pages(app, pages)
     app.cli.add_command(agencies)
     add_agency_source(app)
-    add_nav_entry(app, NavEntry("portal.index", N_("Open queries"), "agency-officer", 30))
+    add_nav_entry(app, NavEntry("agency.index", N_("Open queries"), "agency-officer", 30))

@@ -30,7 +30,7 @@ from certificate.web.dates import when
 from certificate.web.problems import Problem
 from certificate.web.transaction import after_commit, transactional
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+bp = Blueprint("agency", __name__, url_prefix="/portal")  # the officer portal's pages
 
 
 @bp.app_template_filter("category_words")
@@ -95,7 +95,7 @@ def index() -> ResponseReturnValue:
     checks = service.open_queries(db.session, country)
     now = utcnow()
     return render_template(
-        "agency/portal.html",
+        "agency/open_queries.html",
         country=country,
         country_name=country_name(country),
         checks=checks,
@@ -150,7 +150,7 @@ def answer(check_id: str) -> ResponseReturnValue:
         application_id = check.application_id
         after_commit(lambda: runtime().jobs.submit_issuance(application_id))
     flash(gettext("Your answer is recorded and final. Thank you."), "success")
-    return redirect(url_for("portal.index"), 303)
+    return redirect(url_for("agency.index"), 303)
 
 
 @bp.post("/queries/<check_id>/question")
@@ -173,7 +173,7 @@ def ask(check_id: str) -> ResponseReturnValue:
         ]
         return _query_page(check, AnswerForm(formdata=None), form), 409
     flash(gettext("Your question was sent to the applicant. The deadline is paused."), "success")
-    return redirect(url_for("portal.query", check_id=check.id), 303)
+    return redirect(url_for("agency.query", check_id=check.id), 303)
 
 
 def _query_page(

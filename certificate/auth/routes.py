@@ -68,7 +68,7 @@ def home_for(user: User) -> str:
     if user.role == Role.APPLICANT.value:
         return url_for("applications.dashboard")
     if user.role == Role.AGENCY_OFFICER.value:
-        return url_for("portal.index")
+        return url_for("agency.index")
     if user.role == Role.ADMIN.value:
         return url_for("admin_checks.index")
     if user.role == Role.ID_CHECKER.value:

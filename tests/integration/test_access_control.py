@@ -316,10 +316,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("applications_api.certificate_pdf", "GET"): applicant_api(owned=True),
     ("applications_api.withdraw_application", "POST"): applicant_api(owned=True),
     # officer portal
-    ("portal.index", "GET"): officer_page(query=False),
-    ("portal.query", "GET"): officer_page(query=True),
-    ("portal.answer", "POST"): officer_page(query=True),
-    ("portal.ask", "POST"): officer_page(query=True),
+    ("agency.index", "GET"): officer_page(query=False),
+    ("agency.query", "GET"): officer_page(query=True),
+    ("agency.answer", "POST"): officer_page(query=True),
+    ("agency.ask", "POST"): officer_page(query=True),
     # agency API
     ("agency_api.list_queries", "GET"): agency_api(query=False),
     ("agency_api.answer_query", "POST"): agency_api(query=True),
@@ -721,7 +721,7 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, str], dict[str, Any] | None]] = 
     ("applications_api.certificate_pdf", "GET"): ({"application_id": "complete"}, None),
     # only an application in progress can be withdrawn: the owner gets a 409
     ("applications_api.withdraw_application", "POST"): ({"application_id": "complete"}, {}),
-    ("portal.answer", "POST"): ({}, {"outcome": "no_record"}),  # the confirmation step
+    ("agency.answer", "POST"): ({}, {"outcome": "no_record"}),  # the confirmation step
     ("admin_checks.answer", "GET"): ({"check_id": "failed_ke"}, None),
     ("admin_checks.answer", "POST"): ({"check_id": "failed_ke"}, {"outcome": "no_record"}),
     ("admin_checks.retry", "POST"): ({"check_id": "failed_th"}, {}),
@@ -1145,8 +1145,8 @@ PERSONAL_ROUTES = {
     ("applications_api.read", "GET"),
     ("applications_api.list_applications", "GET"),
     ("applications_api.certificate_pdf", "GET"),
-    ("portal.index", "GET"),
-    ("portal.query", "GET"),
+    ("agency.index", "GET"),
+    ("agency.query", "GET"),
     ("admin_checks.index", "GET"),
     ("admin_checks.answer", "GET"),
     ("admin_certificates.index", "GET"),
