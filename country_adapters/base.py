@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -210,14 +210,3 @@ class AdapterProvider(Protocol):
     """What an entry point names: settings in, adapters out."""
 
     def __call__(self, settings: Mapping[str, Any]) -> Iterable[CountryAdapter]: ...
-
-
-@dataclass
-class StaticProvider:
-    """A provider that always returns the same adapters; handy for packages."""
-
-    adapters: list[CountryAdapter] = field(default_factory=list)
-
-    def __call__(self, settings: Mapping[str, Any]) -> Iterable[CountryAdapter]:
-        """Return the adapters given at construction."""
-        return list(self.adapters)

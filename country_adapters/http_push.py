@@ -116,11 +116,6 @@ def guard_for(
         return _guards[name]
 
 
-def breaker_for(name: str, fail_max: int = 5, reset_timeout: float = 30.0) -> CircuitBreaker:
-    """The circuit breaker of one agency, shared by every adapter instance in this process."""
-    return guard_for(name, fail_max, reset_timeout).breaker
-
-
 class _Unavailable(Exception):
     """A transport failure or a 5xx: counts against the circuit breaker."""
 

@@ -33,7 +33,6 @@ from certificate.identity.verifiers import (
 
 REQUIRED = "required"
 SANDBOX = "sandbox"
-MODES = (REQUIRED, SANDBOX)
 
 # Letters and digits without the ones people confuse (0/O, 1/I/L, U/V).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"

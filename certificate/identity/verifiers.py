@@ -23,7 +23,6 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 ENTRY_POINT_GROUP = "ipc.identity_verifiers"
-INTERFACE_VERSION = 1
 #: Longest name of whoever vouches for an identity (an organisation's or a
 #: provider's short name), in UTF-8 bytes: it is printed on the certificate's identity line.
 MAX_VOUCHER_BYTES = 32
