@@ -16,8 +16,6 @@ from certificate.notifications.service import enqueue_mail, link
 from certificate.organisations.models import CandidateRequest, Organisation, RequestStatus
 from certificate.verify.service import Verification, Verifier, verify_token
 
-MAX_PURPOSE = 500
-
 
 class RequestNotFound(Exception):
     """No such request (for this caller)."""
@@ -69,13 +67,22 @@ def create_request(
     return request
 
 
+def request_for_candidate(session: DbSession, request_id: str, candidate: User) -> CandidateRequest:
+    """A request the candidate may see: one not yet answered, or answered by them.
+
+    RequestNotFound for any other, whether or not it exists.
+    """
+    request = session.get(CandidateRequest, request_id)
+    if request is None or request.candidate_id not in (None, candidate.id):
+        raise RequestNotFound(request_id)
+    return request
+
+
 def share(
     session: DbSession, request_id: str, candidate: User, application_id: str, *, now: datetime
 ) -> CandidateRequest:
     """The candidate consents to share one of their own applications with the organisation."""
-    request = session.get(CandidateRequest, request_id)
-    if request is None or (request.candidate_id not in (None, candidate.id)):
-        raise RequestNotFound(request_id)
+    request = request_for_candidate(session, request_id, candidate)
     application = session.get(Application, application_id)
     if application is None or application.user_id != candidate.id:
         raise NotShareable(application_id)
@@ -142,15 +149,3 @@ def current_answer(
     if certificate is None or certificate.token is None:
         return None
     return verify_token(verifier, certificate.token, now, organisation=organisation.name)
-
-
-def shares_of_application(session: DbSession, application_id: str) -> list[CandidateRequest]:
-    """The requests an application is shared with right now."""
-    return list(
-        session.scalars(
-            select(CandidateRequest).where(
-                CandidateRequest.application_id == application_id,
-                CandidateRequest.status == RequestStatus.SHARED.value,
-            )
-        )
-    )

@@ -23,10 +23,12 @@ CHOOSE = N_("Choose one of your applications to share.")
 
 
 def _request_for_candidate(request_id: str) -> CandidateRequest:
-    item = db.session.get(CandidateRequest, request_id)
-    if item is None or item.candidate_id not in (None, current_user.id):
+    try:
+        return requests.request_for_candidate(
+            db.session, request_id, current_user._get_current_object()
+        )
+    except requests.RequestNotFound:
         abort(404, gettext(NO_SUCH_REQUEST))
-    return item
 
 
 @bp.get("/requests/<request_id>")

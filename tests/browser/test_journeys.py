@@ -150,6 +150,36 @@ def log_in(
     page.wait_for_url(home)
 
 
+def iceland_query(service: LiveService, email: str, name: str) -> tuple[httpx.Client, str]:
+    """Iceland's portal agency and its officer (officer@police.is), and an application of
+    ``email`` whose Iceland query has reached the portal: the applicant's client and its id."""
+    for args in (
+        ("agencies", "add", "--country", "IS", "--name", "Ríkislögreglustjóri", "--mode", "portal"),
+        ("users", "create", "--email", "officer@police.is", "--password", PASSWORD,
+         "--name", "Officer Jónsdóttir", "--role", "agency-officer", "--country", "IS"),
+    ):  # fmt: skip
+        done = service.command(*args)
+        assert done.returncode == 0, done.stderr
+    http = api_applicant(service, email, name)
+    body = application_body(
+        residences=[
+            {"country": "IS", "from": "2014-01", "to": "2019-12"},
+            {"country": "KE", "from": "2020-01", "to": None},
+        ]
+    )
+    filed = http.post("/api/v1/applications", json=body)
+    assert filed.status_code == 201, filed.text
+    application_id: str = filed.json()["id"]
+
+    def iceland_sent() -> dict[str, Any] | None:
+        checks = http.get(f"/api/v1/applications/{application_id}").json()["checks"]
+        iceland = next(c for c in checks if c["country"] == "IS")
+        return iceland if iceland["status"] == "sent" else None
+
+    wait_for("the Iceland query to reach the portal", iceland_sent)
+    return http, application_id
+
+
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -248,33 +278,7 @@ def test_an_applicant_signs_up_files_and_downloads_the_certificate(
 def test_an_agency_officer_answers_a_query_in_the_portal(
     service: LiveService, new_page: NewPage, screenshot: Screenshot, artifacts: Path
 ) -> None:
-    added = service.command(
-        "agencies", "add", "--country", "IS", "--name", "Ríkislögreglustjóri", "--mode", "portal"
-    )
-    assert added.returncode == 0, added.stderr
-    created = service.command(
-        "users", "create", "--email", "officer@police.is", "--password", PASSWORD,
-        "--name", "Officer Jónsdóttir", "--role", "agency-officer", "--country", "IS",
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-
-    http = api_applicant(service, "sigrun@example.org", "Sigrún Okafor")
-    body = application_body(
-        residences=[
-            {"country": "IS", "from": "2014-01", "to": "2019-12"},
-            {"country": "KE", "from": "2020-01", "to": None},
-        ]
-    )
-    filed = http.post("/api/v1/applications", json=body)
-    assert filed.status_code == 201, filed.text
-    application_id = filed.json()["id"]
-
-    def iceland_sent() -> dict[str, Any] | None:
-        checks = http.get(f"/api/v1/applications/{application_id}").json()["checks"]
-        iceland = next(c for c in checks if c["country"] == "IS")
-        return iceland if iceland["status"] == "sent" else None
-
-    wait_for("the Iceland query to reach the portal", iceland_sent)
+    http, application_id = iceland_query(service, "sigrun@example.org", "Sigrún Okafor")
 
     officer = new_page("officer")
     log_in(officer, "officer@police.is", PASSWORD, lands_on="/portal", screenshot=screenshot)

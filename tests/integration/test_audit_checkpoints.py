@@ -95,6 +95,13 @@ def _first_problem(output: str) -> str:
     return next(line for line in output.splitlines() if line.startswith("event "))
 
 
+def _refused(runner: FlaskCliRunner, checkpoint: Path) -> str:
+    """``audit verify --checkpoint`` fails: its whole output."""
+    checked = runner.invoke(args=["audit", "verify", "--checkpoint", str(checkpoint)])
+    assert checked.exit_code == 1, checked.output
+    return checked.output
+
+
 def test_a_deleted_event_with_the_rest_rechained_is_named(
     app: Flask, runner: FlaskCliRunner, events: list[int], tmp_path: Path
 ) -> None:
@@ -108,10 +115,9 @@ def test_a_deleted_event_with_the_rest_rechained_is_named(
     plain = runner.invoke(args=["audit", "verify"])
     assert plain.exit_code == 1
     assert _first_problem(plain.output).startswith(f"event {events[4]}: ")
-    checked = runner.invoke(args=["audit", "verify", "--checkpoint", str(saved)])
-    assert checked.exit_code == 1
-    first = _first_problem(checked.output)
-    assert first.startswith(f"event {events[4]}: "), checked.output
+    output = _refused(runner, saved)
+    first = _first_problem(output)
+    assert first.startswith(f"event {events[4]}: "), output
     assert "rewritten" in first
 
 
@@ -121,10 +127,9 @@ def test_a_truncated_log_fails_against_an_earlier_checkpoint(
     saved = _checkpoint(runner, tmp_path)
     _delete(app, events[6], events[7])
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # nothing inside is wrong
-    checked = runner.invoke(args=["audit", "verify", "--checkpoint", str(saved)])
-    assert checked.exit_code == 1
-    first = _first_problem(checked.output)
-    assert first.startswith(f"event {events[6]}: missing"), checked.output
+    output = _refused(runner, saved)
+    first = _first_problem(output)
+    assert first.startswith(f"event {events[6]}: missing"), output
     assert "truncated" in first
 
 
@@ -137,9 +142,7 @@ def test_a_chain_rewritten_with_the_keys_fails_against_the_checkpoint(
     _delete(app, events[2])
     _rechain(app, mac=_mac)
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # consistent, keys and all
-    checked = runner.invoke(args=["audit", "verify", "--checkpoint", str(saved)])
-    assert checked.exit_code == 1
-    assert "no longer extends the checkpoint" in checked.output
+    assert "no longer extends the checkpoint" in _refused(runner, saved)
 
 
 def test_an_edited_event_is_named_and_a_forged_checkpoint_refused(
@@ -151,14 +154,10 @@ def test_an_edited_event_is_named_and_a_forged_checkpoint_refused(
             text("UPDATE audit_events SET actor = 'someone else' WHERE id = :i"), {"i": events[5]}
         )
         db.session.commit()
-    checked = runner.invoke(args=["audit", "verify", "--checkpoint", str(saved)])
-    assert checked.exit_code == 1
-    assert _first_problem(checked.output).startswith(f"event {events[5]}: content changed")
+    assert _first_problem(_refused(runner, saved)).startswith(f"event {events[5]}: content changed")
 
     forged = json.loads(saved.read_text())
     forged["size"] = 5
     path = tmp_path / "forged.json"
     path.write_text(json.dumps(forged))
-    refused = runner.invoke(args=["audit", "verify", "--checkpoint", str(path)])
-    assert refused.exit_code == 1
-    assert "signature does not verify" in refused.output
+    assert "signature does not verify" in _refused(runner, path)
