@@ -49,3 +49,4 @@ admin_required = role_required(Role.ADMIN, N_("These pages are for the service's
 id_checker_required = role_required(
     Role.ID_CHECKER, N_("This desk is for the ID checkers of registered organisations.")
 )
+employer_required = role_required(Role.EMPLOYER, N_("These pages are for registered employers."))

@@ -16,6 +16,8 @@ from certificate.notifications.service import enqueue_mail, link
 from certificate.organisations.models import CandidateRequest, Organisation, RequestStatus
 from certificate.verify.service import Verification, Verifier, verify_token
 
+MAX_PURPOSE = 500
+
 
 class RequestNotFound(Exception):
     """No such request (for this caller)."""
