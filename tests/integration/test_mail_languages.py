@@ -7,7 +7,7 @@ test also checks that the message is not the English one.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,7 +17,7 @@ from certificate.i18n import cldr
 from certificate.issuance.revocation import revoke
 from certificate.notifications.messages import render
 from tests.conftest import application_body, drain, signup_and_token, web_login
-from tests.integration.test_mail import _app, _deliver_all
+from tests.integration.test_mail import _deliver_all
 from tests.integration.test_organisations import _last_line, _member, _organisation
 from tests.integration.test_portal import PASSWORD, make_user, portal_agencies
 from tests.mail import body_of, smtp_server
@@ -38,11 +38,10 @@ def _subject(topic: str, language: str, **values: str) -> str:
 
 
 def test_the_address_check_follows_the_language_the_account_was_opened_in(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
     with smtp_server() as inbox:
-        app = _app(
-            app_config,
+        app = build_app(
             IDENTITY_PROOFING="required",
             SMTP_URL=f"smtp://127.0.0.1:{inbox.port}",  # type: ignore[attr-defined]
         )
@@ -60,11 +59,11 @@ def test_the_address_check_follows_the_language_the_account_was_opened_in(
 
 
 def test_holder_and_officer_messages_follow_each_account_language(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
     """The holder chose Arabic pages but an English certificate; the officer chose French."""
     with smtp_server() as inbox:
-        app = _app(app_config, SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
+        app = build_app(SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
         portal_agencies(app, "TH")
         make_user(app, "officer.th@example.org", "agency-officer", "TH")
         portal = _choose_language(app, "officer.th@example.org", "fr")
@@ -115,10 +114,10 @@ def test_holder_and_officer_messages_follow_each_account_language(
 
 
 def test_a_candidate_is_asked_in_the_language_the_employer_chose(
-    app_config: dict[str, Any],
+    build_app: Callable[..., Flask],
 ) -> None:
     with smtp_server() as inbox:
-        app = _app(app_config, SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
+        app = build_app(SMTP_URL=f"smtp://127.0.0.1:{inbox.port}")  # type: ignore[attr-defined]
         client = app.test_client()
         name = "Enfance et Avenir"
         organisation = _organisation(app, name)
