@@ -24,7 +24,13 @@ from certificate.applications.models import Application
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
-from certificate.issuance.service import issue_if_ready, settle_document
+from certificate.issuance.service import (
+    pending_pdf_name,
+    prepare_if_ready,
+    produce,
+    record_issuance,
+    settle_document,
+)
 from certificate.notifications import outbox
 from certificate.observability import (
     CERTIFICATES_ISSUED,
@@ -194,7 +200,13 @@ class ResultBatcher:
 
 
 def issue_for(application_id: str) -> None:
-    """Issue the application's certificate if it is owed; safe to call any number of times."""
+    """Issue the application's certificate if it is owed; safe to call any number of times.
+
+    In three steps (:class:`~certificate.issuance.service.PreparedCertificate`):
+    the claims are signed and the document laid out in a short read, the PDF is
+    rendered and signed with no transaction open, and the certificate is
+    recorded in a short write that first checks it is still owed.
+    """
     rt = runtime()
     application = db.session.get(Application, application_id, populate_existing=True)
     if application is None:
@@ -203,15 +215,23 @@ def issue_for(application_id: str) -> None:
     if retry_at is not None and retry_at > utcnow():
         db.session.rollback()
         return  # it failed before: the next attempt waits for its backoff
+    prepared = None
     try:
         with timed(ISSUANCE_SECONDS):
-            certificate = issue_if_ready(
-                db.session,
-                application,
-                keys=rt.keys,
-                files=rt.files,
-                settings=rt.issuance,
-                now=utcnow(),
+            prepared = prepare_if_ready(
+                db.session, application, keys=rt.keys, settings=rt.issuance, now=utcnow()
+            )
+            # ends the transaction (keeping a signing key made on first use): the slow part
+            # below holds no lock
+            db.session.commit()
+            if prepared is None:
+                return
+            pdf = produce(prepared, files=rt.files, settings=rt.issuance)
+            application = db.session.get(Application, application_id, populate_existing=True)
+            certificate = (
+                record_issuance(db.session, application, prepared, pdf)
+                if application is not None
+                else None
             )
             db.session.commit()
     except IntegrityError:
@@ -221,9 +241,11 @@ def issue_for(application_id: str) -> None:
         db.session.rollback()
         _issuance_failed(application_id, exc)
         return
-    if certificate is not None:
-        settle_document(rt.files, certificate.id)
-        CERTIFICATES_ISSUED.inc()
+    if certificate is None:  # no longer owed (withdrawn, or issued by another worker)
+        rt.files.delete(pending_pdf_name(prepared.certificate_id))
+        return
+    settle_document(rt.files, certificate.id)
+    CERTIFICATES_ISSUED.inc()
 
 
 #: Backoff of a failed issuance: a minute, doubling up to six hours (with jitter).

@@ -87,29 +87,74 @@ def pdf_name(certificate_id: str) -> str:
     return f"{certificate_id}.pdf"
 
 
-def issue_if_ready(
+@dataclass(frozen=True)
+class PreparedCertificate:
+    """A certificate signed and laid out, before its PDF exists and before anything is stored.
+
+    Issuing in three steps keeps the slow part (rendering and PAdES-signing
+    the PDF) out of any database transaction, where on SQLite it would hold
+    the single write lock, and every page read behind it, for its duration:
+    :func:`prepare_if_ready` (reads), :func:`produce` (no database),
+    :func:`record_issuance` (one short write, which first checks that the
+    application still owes exactly this certificate).
+    """
+
+    certificate_id: str
+    generation: int
+    kid: str
+    token: str
+    specimen: bool
+    issued_at: datetime
+    expires_at: datetime
+    document: CertificateDocument
+    #: the checks as signed: (id, status, outcome); recording refuses if they changed since
+    checks: tuple[tuple[str, str, str | None], ...]
+
+
+def _checks_as_signed(application: Application) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple(sorted((c.id, c.status, c.outcome) for c in application.checks))
+
+
+def _owes_first_certificate(application: Application) -> bool:
+    return (
+        application.status == ApplicationStatus.IN_PROGRESS.value
+        and not application.certificates
+        and all_final(application)
+    )
+
+
+def prepare_if_ready(
     session: DbSession,
     application: Application,
     *,
     keys: KeyStore,
-    files: FileStore,
     settings: IssuanceSettings,
     now: datetime,
-) -> Certificate | None:
-    """Issue the application's certificate when every check is final and none exists yet.
+) -> PreparedCertificate | None:
+    """The application's first certificate, signed and laid out, if it is owed now."""
+    if not _owes_first_certificate(application):
+        return None
+    return _prepare(session, application, generation=1, keys=keys, settings=settings, now=now)
 
-    The ``(application_id, generation)`` unique constraint makes a concurrent
-    second issuance fail at commit, so exactly one certificate ever exists.
+
+def record_issuance(
+    session: DbSession, application: Application, prepared: PreparedCertificate, pdf: bytes
+) -> Certificate | None:
+    """Store a produced first certificate, complete the application, audit and announce it.
+
+    None when the application no longer owes it (withdrawn, issued meanwhile by
+    another worker, or its checks changed since it was prepared): the caller
+    discards the PDF. The ``(application_id, generation)`` unique constraint
+    makes a concurrent second issuance fail at commit, so exactly one
+    certificate ever exists.
     """
-    if application.status != ApplicationStatus.IN_PROGRESS.value or application.certificates:
+    if not _owes_first_certificate(application) or (
+        _checks_as_signed(application) != prepared.checks
+    ):
         return None
-    if not all_final(application):
-        return None
-    certificate = _issue(
-        session, application, generation=1, keys=keys, files=files, settings=settings, now=now
-    )
+    certificate = _record(session, application, prepared, pdf)
     application.status = ApplicationStatus.COMPLETE.value
-    application.completed_at = now
+    application.completed_at = prepared.issued_at
     session.flush()
     record_event(
         session,
@@ -118,27 +163,22 @@ def issue_if_ready(
         subject_type="certificate",
         subject_id=certificate.id,
         details={"application": application.id, "kid": certificate.kid},
-        at=now,
+        at=prepared.issued_at,
     )
-    announce(session, "certificate.issued", certificate=certificate, now=now)
+    announce(session, "certificate.issued", certificate=certificate, now=prepared.issued_at)
     return certificate
 
 
-def _issue(
+def _prepare(
     session: DbSession,
     application: Application,
     *,
     generation: int,
     keys: KeyStore,
-    files: FileStore,
     settings: IssuanceSettings,
     now: datetime,
-) -> Certificate:
-    """Sign the claims, render the PDF, PAdES-sign it, store it; return the new row.
-
-    ``pdf_sha256`` is the hash of the *signed* PDF, the bytes the holder
-    receives, so that an upload can be matched byte for byte.
-    """
+) -> PreparedCertificate:
+    """Sign the claims and lay out the document (reads only)."""
     certificate_id = new_certificate_id()
     specimen = any(check.specimen for check in application.checks)
     expires_at = now + settings.validity
@@ -157,25 +197,71 @@ def _issue(
     document = build_document(
         application, certificate_id, token, settings.base_url, now, expires_at, specimen, gap
     )
-    pdf = render_certificate_pdf(document)
-    if settings.pades is not None:
-        credentials = settings.pades.credentials(now, outlive=settings.validity)
-        pdf = sign_pdf(pdf, credentials, verify_url=document.verify_url)
-    files.put(pending_pdf_name(certificate_id), pdf)  # settled once the row is committed
-    certificate = Certificate(
-        id=certificate_id,
-        application_id=application.id,
+    return PreparedCertificate(
+        certificate_id=certificate_id,
         generation=generation,
         kid=key.kid,
         token=token,
-        holder_date_of_birth=application.date_of_birth,
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         specimen=specimen,
         issued_at=now,
         expires_at=expires_at,
+        document=document,
+        checks=_checks_as_signed(application),
+    )
+
+
+def produce(
+    prepared: PreparedCertificate, *, files: FileStore, settings: IssuanceSettings
+) -> bytes:
+    """Render and PAdES-sign the PDF and keep it pending (settled once its row is committed).
+
+    ``pdf_sha256`` is the hash of the *signed* PDF, the bytes the holder
+    receives, so that an upload can be matched byte for byte.
+    """
+    pdf = render_certificate_pdf(prepared.document)
+    if settings.pades is not None:
+        credentials = settings.pades.credentials(prepared.issued_at, outlive=settings.validity)
+        pdf = sign_pdf(pdf, credentials, verify_url=prepared.document.verify_url)
+    files.put(pending_pdf_name(prepared.certificate_id), pdf)
+    return pdf
+
+
+def _record(
+    session: DbSession, application: Application, prepared: PreparedCertificate, pdf: bytes
+) -> Certificate:
+    certificate = Certificate(
+        id=prepared.certificate_id,
+        application_id=application.id,
+        generation=prepared.generation,
+        kid=prepared.kid,
+        token=prepared.token,
+        holder_date_of_birth=application.date_of_birth,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        specimen=prepared.specimen,
+        issued_at=prepared.issued_at,
+        expires_at=prepared.expires_at,
     )
     session.add(certificate)
     return certificate
+
+
+def _issue(
+    session: DbSession,
+    application: Application,
+    *,
+    generation: int,
+    keys: KeyStore,
+    files: FileStore,
+    settings: IssuanceSettings,
+    now: datetime,
+) -> Certificate:
+    """Sign, render, PAdES-sign and store a certificate in the caller's transaction."""
+    prepared = _prepare(
+        session, application, generation=generation, keys=keys, settings=settings, now=now
+    )
+    return _record(
+        session, application, prepared, produce(prepared, files=files, settings=settings)
+    )
 
 
 class NotReissuable(Exception):

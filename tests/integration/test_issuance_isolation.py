@@ -79,3 +79,48 @@ def test_a_failing_issuance_is_retried_alone_and_reported(
     issued = client.get(f"/api/v1/applications/{broken}", headers=auth).get_json()
     assert issued["status"] == "complete"
     assert issued["certificate"] is not None
+
+
+def test_the_pdf_is_made_outside_any_transaction_and_a_withdrawal_meanwhile_wins(
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issuance renders and signs the PDF holding no lock; recording it checks the
+    application still owes it, so a withdrawal during rendering issues nothing."""
+    import certificate.jobs as jobs
+    from certificate.issuance.models import Certificate
+    from certificate.issuance.service import pending_pdf_name
+    from certificate.runtime import runtime
+
+    def _stored(name: str) -> bool:
+        try:
+            runtime().files.get(name)
+        except FileNotFoundError:
+            return False
+        return True
+
+    application_id = _file(client, auth, "Meanwhile")
+    real_produce = jobs.produce
+    seen: dict[str, object] = {}
+
+    def produce_then_withdraw(prepared: object, **kwargs: object) -> bytes:
+        seen["in_transaction"] = db.session().in_transaction()
+        pdf = real_produce(prepared, **kwargs)  # type: ignore[arg-type]
+        seen["pending"] = _stored(pending_pdf_name(prepared.certificate_id))  # type: ignore[attr-defined]
+        seen["id"] = prepared.certificate_id  # type: ignore[attr-defined]
+        withdrawn = client.post(f"/api/v1/applications/{application_id}/withdraw", headers=auth)
+        assert withdrawn.status_code == 200, withdrawn.get_json()
+        return pdf
+
+    monkeypatch.setattr(jobs, "produce", produce_then_withdraw)
+    drain(app)
+    assert seen["in_transaction"] is False
+    assert seen["pending"] is True
+    with app.app_context():
+        assert db.session.get(Certificate, seen["id"]) is None
+        assert not _stored(pending_pdf_name(str(seen["id"])))
+        application = db.session.get(Application, application_id)
+        assert application is not None
+        assert application.status == "withdrawn"
