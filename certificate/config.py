@@ -79,7 +79,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 # Both travel in every QR code; the limits keep the largest certificate within
-# QR version 20 at level M (tests/unit/test_claims.py holds them to it).
+# QR version 20 at level M (tests/unit/issuance/test_claims.py holds them to it).
 MAX_BASE_URL_LENGTH = 36
 MAX_ISSUER_LENGTH = 4
 

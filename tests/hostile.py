@@ -1,6 +1,6 @@
 """Hostile inputs the outside audit used: PDFs built to break a parser, and deep JSON.
 
-Shared by ``tests/integration/test_hostile_input.py`` and ``tools/fuzz_api.py``.
+Shared by ``tests/integration/web/test_hostile_input.py`` and ``tools/fuzz_api.py``.
 Each PDF is small on the wire; what it would cost a careless parser is in its
 builder's docstring.
 """
