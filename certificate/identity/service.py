@@ -63,9 +63,13 @@ def normalise_code(typed: str) -> str:
 def stated_identity(application: Application) -> StatedIdentity:
     """What the application says about the person, for a verifier to compare against."""
     identity = application.identity()
+    latin_family, latin_given = application.latin_name()
+    apart = application.latin_family_name is not None
     return StatedIdentity(
         family_name=application.family_name,
         given_names=application.given_names,
+        latin_family_name=latin_family if apart else None,
+        latin_given_names=latin_given if apart else None,
         date_of_birth=identity.date_of_birth,
         document=DocumentSeen(
             type=application.document_type,

@@ -48,12 +48,26 @@ class DocumentSeen:
 
 @dataclass(frozen=True)
 class StatedIdentity:
-    """Who an application says the person is: what every verifier compares against."""
+    """Who an application says the person is: what every verifier compares against.
+
+    ``latin_family_name`` and ``latin_given_names``: the name as the identity
+    document's machine-readable zone writes it, when the application states
+    one apart from the name as filed (None otherwise).
+    """
 
     family_name: str
     given_names: str
     date_of_birth: date
     document: DocumentSeen
+    latin_family_name: str | None = None
+    latin_given_names: str | None = None
+
+    def name_forms(self) -> list[tuple[str, str]]:
+        """(family name, given names) as filed, then in Latin letters when stated apart."""
+        forms = [(self.family_name, self.given_names)]
+        if self.latin_family_name is not None:
+            forms.append((self.latin_family_name, self.latin_given_names or ""))
+        return forms
 
 
 @dataclass(frozen=True)
@@ -177,7 +191,7 @@ class OidcVerifier:
     issuer, audience, nonce, times: :mod:`certificate.identity.oidc`),
     "provider": the provider's label}``. Its ``family_name``, ``given_name`` and
     ``birthdate`` must all match the application (names as :func:`same_text`
-    compares them); when the token carries OpenID Connect for Identity
+    compares them, as filed or in their Latin form); when the token carries OpenID Connect for Identity
     Assurance ``verified_claims``, those are the claims compared. A claim
     missing or different raises EvidenceMismatch naming every such claim: the
     application keeps waiting, and can still be confirmed in person.
@@ -189,15 +203,17 @@ class OidcVerifier:
         """Compare the provider's claims with the application; EvidenceMismatch when they differ."""
         claims = vouched_claims(evidence.get("claims") or {})
         provider = str(evidence.get("provider") or "")
-        expected = {
-            "family_name": stated.family_name,
-            "given_name": stated.given_names,
-        }
-        different = [
-            name
-            for name, value in expected.items()
-            if not isinstance(claims.get(name), str) or not same_text(claims[name], value)
-        ]
+        family, given = claims.get("family_name"), claims.get("given_name")
+        # the name as filed, or as the document's machine-readable zone writes it: a provider
+        # may state either, but both parts of the name in the same form
+        forms = stated.name_forms()
+        different = []
+        if not isinstance(family, str) or not any(same_text(family, f) for f, _ in forms):
+            different.append("family_name")
+        elif not isinstance(given, str) or not any(
+            same_text(family, f) and same_text(given, g) for f, g in forms
+        ):
+            different.append("given_name")
         if claims.get("birthdate") != stated.date_of_birth.isoformat():
             different.append("birthdate")
         if different:

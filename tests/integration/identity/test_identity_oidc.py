@@ -331,3 +331,28 @@ def test_a_code_carried_back_under_another_sign_ins_state_is_refused(
     assert refused.status_code == 400
     assert "could not be verified" in refused.get_data(as_text=True)
     assert _state(app, application_id)[:2] == ("awaiting_identity", None)
+
+
+def test_a_provider_stating_the_name_in_latin_letters_confirms(
+    app_config: dict[str, Any], provider: OidcProvider
+) -> None:
+    app = _app(app_config, _entry(provider.url))
+    client = app.test_client()
+    auth = signup_and_token(client, "maria@example.org")
+    _verify_email(app, "maria@example.org")
+    body = application_body("Иванова")
+    body["applicant"].update(
+        given_names="Мария",
+        other_names=[],
+        latin_name={"family_name": "IVANOVA", "given_names": "MARIIA"},
+    )
+    filed = client.post("/api/v1/applications", json=body, headers=auth)
+    assert filed.status_code == 201, filed.get_json()
+    application_id = filed.get_json()["id"]
+    web_login(app, client, "maria@example.org", PASSWORD)
+    provider.person(
+        "maria-latin", family_name="Ivanova", given_name="Mariia", birthdate="1990-04-17"
+    )
+    confirmed = _back(client, provider.sign_in(_start(client, application_id), "maria-latin"))
+    assert confirmed.status_code == 303, confirmed.get_data(as_text=True)
+    assert _state(app, application_id)[:2] == ("in_progress", "oidc")

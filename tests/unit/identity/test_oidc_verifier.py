@@ -65,3 +65,26 @@ def test_a_claim_missing_or_different_is_a_mismatch_naming_it(
     with pytest.raises(EvidenceMismatch) as raised:
         _verify(claims)
     assert raised.value.field == named
+
+
+def test_the_name_in_latin_letters_is_accepted_in_full_not_mixed_with_the_filed_one() -> None:
+    stated = StatedIdentity(
+        family_name="Иванова",
+        given_names="Мария",
+        date_of_birth=date(1990, 4, 17),
+        document=DocumentSeen("passport", "A1234567", "RU"),
+        latin_family_name="IVANOVA",
+        latin_given_names="MARIIA",
+    )
+    verifier = OidcVerifier()
+    for family, given in (("Иванова", "Мария"), ("Ivanova", "Mariia")):
+        claims = {"family_name": family, "given_name": given, "birthdate": "1990-04-17"}
+        assert verifier.verify(stated, {"claims": claims}).confirmed
+    mixed = {"family_name": "Ivanova", "given_name": "Мария", "birthdate": "1990-04-17"}
+    with pytest.raises(EvidenceMismatch) as raised:
+        verifier.verify(stated, {"claims": mixed})
+    assert raised.value.field == "given_name"
+    other = {"family_name": "Ivanov", "given_name": "Mariia", "birthdate": "1990-04-17"}
+    with pytest.raises(EvidenceMismatch) as raised:
+        verifier.verify(stated, {"claims": other})
+    assert raised.value.field == "family_name"
