@@ -492,14 +492,23 @@ def test_an_answer_right_after_the_202_is_accepted(
     filed = [file_application(applicant, f"Peeters{i}", ["BE"]) for i in range(12)]
     for application_id in filed:
         wait_complete(applicant, application_id, timeout=30)
+
     # the simulator logs an answer once our 200 reaches it, a moment after we stored it
+    # (a push retried because its 202 came late on a loaded machine is answered again: the
+    # same answer, which the service accepts as a repeat)
+    def statuses_by_query() -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for answer in belgium.sim.log()["answers"]:
+            found.setdefault(answer["query_id"], []).append(answer["status"])
+        return found
+
     deadline = time.monotonic() + 5
-    answers = belgium.sim.log()["answers"]
-    while len(answers) < len(filed) and time.monotonic() < deadline:
+    answered = statuses_by_query()
+    while len(answered) < len(filed) and time.monotonic() < deadline:
         time.sleep(0.1)
-        answers = belgium.sim.log()["answers"]
-    assert len(answers) == len(filed)
-    assert {a["status"] for a in answers} == {200}, answers
+        answered = statuses_by_query()
+    assert len(answered) == len(filed)
+    assert all(set(statuses) == {200} for statuses in answered.values()), answered
 
 
 @pytest.mark.parametrize(("country", "fault"), [("SE", "timeout"), ("EE", "error")])
@@ -522,7 +531,10 @@ def test_push_faults_are_retried_until_the_agency_answers(
     pushes = agency.sim.log()["pushes"]
     assert [p["behaviour"] for p in pushes] == [fault, fault, "now"]
     if fault == "timeout":
-        assert pushes[1]["at"] - pushes[0]["at"] >= 1.0, "the first call waited for its timeout"
+        # the first call waited for its 1 s timeout (the simulator logs a push when it has read
+        # it, which a loaded machine can delay by a few tenths; a retry after the backoff alone
+        # would follow within 0.2 s)
+        assert pushes[1]["at"] - pushes[0]["at"] >= 0.6, "the first call waited for its timeout"
     else:
         assert [p["status"] for p in pushes] == [500, 500, 200]
     # capped exponential backoff: at least base/2, then base, between the calls
