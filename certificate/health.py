@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,6 +11,9 @@ from certificate.db import db
 from certificate.openapi import operation
 
 bp = Blueprint("health", __name__)
+
+#: Set in ``app.extensions`` once the process's start-up preparation is done (certificate/warmup.py).
+READY_KEY = "ipc.warmup.ready"
 
 
 @bp.get("/healthz")
@@ -24,11 +27,13 @@ bp = Blueprint("health", __name__)
     },
 )
 def healthz() -> ResponseReturnValue:
-    """200 when the database answers, 503 otherwise."""
+    """200 when the database answers, 503 otherwise; ``prepared`` says whether this process
+    has finished its start-up preparation (fonts, keys, PDF machinery), after which its
+    first certificate is as fast as any other."""
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         return jsonify({"status": "unavailable"}), 503
     finally:
         db.session.rollback()
-    return jsonify({"status": "ok"})
+    return jsonify({"status": "ok", "prepared": bool(current_app.extensions.get(READY_KEY))})

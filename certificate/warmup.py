@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import inspect, text
 
 from certificate.db import db, utcnow
+from certificate.health import READY_KEY
 from certificate.issuance.document import CertificateDocument, CountryLine
 from certificate.issuance.pdf import render_certificate_pdf
 from certificate.issuance.typesetting import register_fonts
@@ -89,6 +90,7 @@ def prepare(app: Flask) -> None:
     with app.app_context():
         if not inspect(db.engine).has_table("signing_keys"):
             log.info("start-up: no schema yet; keys are loaded on first use")
+            app.extensions[READY_KEY] = True
             return
         if db.engine.dialect.name == "postgresql":
             # two processes starting together must not both create the first key
@@ -97,4 +99,5 @@ def prepare(app: Flask) -> None:
         db.session.commit()
         rt.keys.private_key(key.kid)
         held = rt.verifier.keys.load()
+    app.extensions[READY_KEY] = True
     log.info("start-up: fonts, PAdES authority, PDF machinery and %d key(s) ready", held)

@@ -11,6 +11,7 @@ client, then against a real service process whose peak memory is read from
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -152,6 +153,11 @@ def test_a_fuzzing_run_of_hostile_input_gets_only_4xx_with_bounded_memory(tmp_pa
         assert service.process is not None
         http = service.client(timeout=60)
         http.get("/v").raise_for_status()  # the service's own working set, before the attack
+        # ... including what start-up prepares in the background (fonts for every script)
+        deadline = time.monotonic() + 120
+        while not http.get("/healthz").json()["prepared"]:
+            assert time.monotonic() < deadline, "the start-up preparation never finished"
+            time.sleep(0.2)
         before = _peak_rss_mib(service.process.pid)
         answers = [a for _round in range(3) for a in attack(http)]
         after = _peak_rss_mib(service.process.pid)
