@@ -1,6 +1,7 @@
 """A revocation reaches every web process at once: two gunicorn workers serve verifications
 while an operator revokes the certificate, and every answer to a request sent after the
-revocation committed is ``revoked``, from both workers, within a second."""
+revocation committed is ``revoked``, from both workers: nothing is cached, so the answer
+follows the revocation from the very next request."""
 
 from __future__ import annotations
 
@@ -84,7 +85,10 @@ def test_both_workers_answer_revoked_once_the_revocation_commits(
             )
             assert revoked.returncode == 0, revoked.stderr
             committed.set()
-            deadline = time.monotonic() + 1.0
+            # Freshness is what is tested: nothing answers from a cache, so the first request
+            # each connection sends after the commit already answers "revoked" (within a
+            # second on a quiet machine; the wait allows for a loaded one's slow answers).
+            deadline = time.monotonic() + 15.0
             while time.monotonic() < deadline and not all(after.values()):
                 time.sleep(0.01)
         finally:
@@ -92,7 +96,7 @@ def test_both_workers_answer_revoked_once_the_revocation_commits(
             for poller in pollers:
                 poller.join(timeout=30)
 
-        assert all(after.values()), f"some connections gave no answer within 1 s: {after}"
+        assert all(after.values()), f"some connections gave no answer: {after}"
         assert {status for answers in after.values() for status in answers} == {"revoked"}
         # each connection stayed on one worker, so both workers answered "revoked"
         answered_by = _workers_of(service.log_path)
