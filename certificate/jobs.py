@@ -246,6 +246,7 @@ def issue_for(application_id: str) -> None:
         return
     settle_document(rt.files, certificate.id)
     CERTIFICATES_ISSUED.inc()
+    log.info("application %s: certificate %s issued", application_id, certificate.id)
 
 
 #: Backoff of a failed issuance: a minute, doubling up to six hours (with jitter).

@@ -210,13 +210,21 @@ def web_login(app: Flask, client: FlaskClient, email: str, password: str) -> Any
 
 @contextmanager
 def logged(caplog: pytest.LogCaptureFixture, name: str) -> Iterator[list[str]]:
-    """Capture what logger ``name`` writes, whatever logging set-up ran before
-    (Alembic's fileConfig, run by the migration tests, disables existing loggers)."""
+    """Capture what logger ``name`` and its children write, whatever logging set-up ran
+    before (Alembic's fileConfig, run by the migration tests, disables existing loggers)."""
     logger = logging.getLogger(name)
-    was_disabled, logger.disabled = logger.disabled, False
+    family = [logger] + [
+        child
+        for child_name, child in logging.root.manager.loggerDict.items()
+        if child_name.startswith(f"{name}.") and isinstance(child, logging.Logger)
+    ]
+    was_disabled = [member.disabled for member in family]
+    for member in family:
+        member.disabled = False
     logger.addHandler(caplog.handler)
     try:
         yield caplog.messages
     finally:
         logger.removeHandler(caplog.handler)
-        logger.disabled = was_disabled
+        for member, disabled in zip(family, was_disabled, strict=True):
+            member.disabled = disabled

@@ -214,8 +214,8 @@ def test_an_applicant_signs_up_files_and_downloads_the_certificate(
     page.get_by_role("link", name="File an application", exact=True).click()
 
     expect(page.get_by_role("heading", name="File your application")).to_be_visible()
-    page.get_by_label("Family name").fill("Okafor")
-    page.get_by_label("Given names").fill("Ada Chioma")
+    page.get_by_label("Family name", exact=True).fill("Okafor")
+    page.get_by_label("Given names", exact=True).fill("Ada Chioma")
     page.get_by_label("Date of birth").fill("1990-04-17")
     page.get_by_label("Town or city of birth").fill("Lagos")
     page.get_by_label("Country of birth").select_option("NG")
