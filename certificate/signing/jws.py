@@ -14,7 +14,11 @@ outcomes claim ``c``, no ``aud``, no ``query``), so certificates already in
 holders' hands keep verifying; it is never accepted as anything else.
 
 Tokens are signed with PyJWT and verified here in one pass (:func:`parse`,
-then :func:`check`), the signature checked by ``cryptography``.
+then :func:`check`), the signature checked by libsodium (PyNaCl): verification
+is the service's busiest path, and libsodium's Ed25519 check takes half the
+time of OpenSSL's. libsodium is also the stricter of the two (it refuses
+small-order keys and non-canonical encodings), which a token we signed never
+uses.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.bindings import crypto_sign_BYTES, crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from certificate.signing.keys import ALGORITHM
 
@@ -128,9 +133,11 @@ def check(
     enforced: the caller reports an expired certificate as ``expired`` with its
     claims, which needs them.
     """
+    if len(parsed.signature) != crypto_sign_BYTES:
+        raise InvalidToken("Signature verification failed")
     try:
-        public_key.verify(parsed.signature, parsed.signing_input)
-    except InvalidSignature as exc:
+        crypto_sign_open(parsed.signature + parsed.signing_input, public_key.public_bytes_raw())
+    except BadSignatureError as exc:
         raise InvalidToken("Signature verification failed") from exc
     try:
         claims = json.loads(parsed.payload)

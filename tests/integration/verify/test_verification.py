@@ -114,8 +114,16 @@ def test_forged_and_malformed_tokens_are_invalid_and_echo_nothing(
     header, _payload, signature = issued["token"].split(".")
     edited = dict(claims, fn="SOMEONE ELSE")
     tampered = ".".join([header, _forge(edited, {}).split(".")[1], signature])
+    raw_signature = base64.urlsafe_b64decode(signature + "==")
+
+    def resigned(raw: bytes) -> str:  # the genuine header and claims, another signature
+        return ".".join([header, _payload, base64.urlsafe_b64encode(raw).rstrip(b"=").decode()])
+
     candidates = [
         tampered,
+        resigned(raw_signature[:-1]),  # one byte short: never read into the message
+        resigned(raw_signature + b"\0"),  # one byte long
+        resigned(raw_signature[:32] + bytes(32)),  # R kept, S zeroed
         jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": kid}),
         jwt.encode(claims, stranger, algorithm="EdDSA", headers={"kid": "not-our-key"}),
         _forge(claims, {"alg": "none", "kid": kid}, b""),
