@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         close_app(app)  # a feature refused to start: nothing is left open
         raise
     _start_jobs_on_first_request(app)
+    rate_limits.trust_proxies(app)
     return app
 
 
@@ -121,9 +122,8 @@ def _start_jobs_on_first_request(app: Flask) -> None:
     """
     if not app.config["JOBS_ENABLED"]:
         return
+    from certificate.runtime import start_jobs_once
 
     @app.before_request
     def _ensure_jobs() -> None:
-        jobs = app.extensions["ipc"].jobs
-        if not jobs.running:
-            jobs.start()
+        start_jobs_once(app)

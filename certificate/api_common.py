@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from flask import Response, jsonify, request
@@ -18,14 +19,23 @@ def json_body() -> Any:
     """The request's JSON, or a 400/415 that says what is wrong with it."""
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", N_("Send the body as application/json."))
-    if json_too_deep(request.get_data(cache=True)):
+    return json_from_bytes(request.get_data(cache=True))
+
+
+def json_from_bytes(raw: bytes) -> Any:
+    """The JSON document ``raw``, or a 400 that says what is wrong with it: nested too
+    deep (counted before parsing), not JSON (or ``null``), or a NUL in some string."""
+    if json_too_deep(raw):
         raise ApiError(
             400,
             "invalid_json",
             f"The body nests deeper than {MAX_JSON_DEPTH} levels.",
             {"body": f"nests deeper than {MAX_JSON_DEPTH} levels"},
         )
-    body = request.get_json(silent=True)
+    try:
+        body = json.loads(raw)
+    except ValueError:  # JSON and UTF-8 errors alike
+        body = None
     if body is None:
         raise ApiError(400, "invalid_json", N_("The body is not valid JSON."))
     field = nul_field(body)

@@ -52,6 +52,8 @@ VERIFICATIONS = Counter("ipc_verifications_total", "Verifications answered", ["m
 VERIFICATION_SECONDS = Histogram(
     "ipc_verification_seconds", "Time to answer a verification", ["method"]
 )
+#: One line per answered request (:func:`log_request`).
+REQUEST_LOG = logging.getLogger("ipc.request")
 
 bp = Blueprint("observability", __name__)
 
@@ -142,14 +144,19 @@ def configure_logging(app: Flask) -> None:
     def _log_request(response: Response) -> Response:
         # the route's pattern, not the URL: ids stay out of the log too
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        started = getattr(g, "request_started", None)
-        logging.getLogger("ipc.request").info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": route,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-            },
-        )
+        log_request(request.method, route, response.status_code, g.get("request_started"))
         return response
+
+
+def log_request(method: str, route: str, status: int, started: float | None) -> None:
+    """One line per answered request: method, route pattern, status and milliseconds since
+    ``started`` (a ``time.perf_counter()`` reading)."""
+    REQUEST_LOG.info(
+        "request",
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        },
+    )

@@ -249,7 +249,7 @@ EXTENSION_KEY = "ipc.rate_limits"
 
 
 def init_app(app: Flask) -> None:
-    """Choose the counters' storage and trust the configured number of proxies."""
+    """Choose the counters' storage."""
     url = app.config.get("RATE_LIMIT_STORAGE_URL") or ""
     storage: Storage
     if url:
@@ -263,6 +263,14 @@ def init_app(app: Flask) -> None:
             batch=int(app.config["RATE_LIMIT_BATCH"]),
         )
     app.extensions[EXTENSION_KEY] = FixedWindowRateLimiter(storage)
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address from the configured number of proxies' headers.
+
+    Installed last, around every other WSGI layer (the verification lane
+    included), so that each of them counts limits against the real client.
+    """
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
@@ -311,9 +319,13 @@ def per_client(setting: str, scope: str, *, methods: tuple[str, ...] = ()) -> Ca
     def decorate(view: F) -> F:
         @wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            config = current_app.config
-            if config.get("RATELIMIT_ENABLED", True) and (not methods or request.method in methods):
-                _count(current_app.extensions[EXTENSION_KEY], _limit(str(config[setting])), scope)
+            if (not methods or request.method in methods) and not count_once(
+                current_app, request.environ, setting, scope
+            ):
+                limiter = current_app.extensions[EXTENSION_KEY]
+                item = _limit(str(current_app.config[setting]))
+                reset, _ = limiter.get_window_stats(item, scope, client_address())
+                raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
             return view(*args, **kwargs)
 
         return limited  # type: ignore[return-value]
@@ -321,13 +333,28 @@ def per_client(setting: str, scope: str, *, methods: tuple[str, ...] = ()) -> Ca
     return decorate
 
 
-def _count(limiter: FixedWindowRateLimiter, item: RateLimitItem, scope: str) -> None:
-    client = client_address()
+#: WSGI environ key: ``{scope: admitted}`` for the budgets this request was counted against.
+COUNTED = "ipc.rate_limits.counted"
+
+
+def count_once(app: Flask, environ: dict[str, Any], setting: str, scope: str) -> bool:
+    """Count this request against ``scope`` once, whichever layer asks first (the
+    verification lane, then the view it hands a request to); whether it is within budget."""
+    counted: dict[str, bool] = environ.setdefault(COUNTED, {})
+    if scope not in counted:
+        counted[scope] = admits(app, setting, scope, environ.get("REMOTE_ADDR") or "unknown")
+    return counted[scope]
+
+
+def admits(app: Flask, setting: str, scope: str, client: str) -> bool:
+    """Count one request of ``client`` against ``scope``'s budget (the limit in ``setting``);
+    False when it is over. A failing store admits (and is logged); so does every request
+    when ``RATELIMIT_ENABLED`` is off."""
+    config = app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return True
     try:
-        admitted = limiter.hit(item, scope, client)
+        return bool(app.extensions[EXTENSION_KEY].hit(_limit(str(config[setting])), scope, client))
     except Exception:  # the counters' store failed, not the request
         log.exception("rate limit %s: the counter could not be updated", scope)
-        return
-    if not admitted:
-        reset, _ = limiter.get_window_stats(item, scope, client)
-        raise TooManyRequests(retry_after=max(1, int(reset - time.time()) + 1))
+        return True

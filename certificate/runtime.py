@@ -69,6 +69,14 @@ def build_runtime(app: Flask) -> Runtime:
     return runtime
 
 
+def start_jobs_once(app: Flask) -> None:
+    """Start the app's job engine unless it runs already (on a serving process's first
+    request; operator commands never serve, so they never start it)."""
+    jobs = app.extensions[EXTENSION_KEY].jobs
+    if not jobs.running:
+        jobs.start()
+
+
 def _verifier(app: Flask) -> Verifier:
     """The read-only verification path's pool, keys and history buffer; disposing the app's
     engine closes them too (writing any buffered history first)."""

@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, Request, Response, request
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from certificate.i18n.registry import DEFAULT, supported
 
@@ -27,7 +29,17 @@ def is_api_request(req: Request) -> bool:
 
 def from_accept_language(req: Request) -> str:
     """The served language the client prefers most (``es-MX`` asks for ``es``), else English."""
-    for value, _quality in req.accept_languages:  # highest quality first
+    return preferred(req.accept_languages)
+
+
+def from_accept_language_header(value: str | None) -> str:
+    """:func:`from_accept_language` for a raw ``Accept-Language`` value (no request object)."""
+    return preferred(parse_accept_header(value, LanguageAccept)) if value else DEFAULT
+
+
+def preferred(accepted: LanguageAccept) -> str:
+    """The served language first in ``accepted`` (highest quality first), else English."""
+    for value, _quality in accepted:
         code = supported(value) or supported(value.replace("_", "-").split("-", 1)[0])
         if code is not None:
             return code

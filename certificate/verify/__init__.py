@@ -11,6 +11,7 @@ def init_app(app: Flask) -> None:
     from certificate.audit import register_content_check
     from certificate.i18n import N_
     from certificate.periodic import add_periodic_task
+    from certificate.verify import lane
     from certificate.verify.api import bp as api
     from certificate.verify.routes import bp as pages
     from certificate.verify.service import VERIFICATIONS_ACTION, verifications_problem
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     from certificate.web.navigation import NavEntry, add_nav_entry
 
     register_api(app, api)
+    lane.install(app)
     register_pages(app, pages)
     add_nav_entry(
         app,

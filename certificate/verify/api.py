@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -77,16 +78,45 @@ def verify_uploaded_pdf(data: bytes, organisation: str | None) -> service.Verifi
         ) from exc
 
 
-def answer_body(result: service.Verification) -> dict[str, Any]:
-    """The v2 verification answer, with ``summary_text``: the summary in words in the
-    language the client asks for (``Accept-Language``; English by default)."""
+def answer_body(result: service.Verification, language: str | None = None) -> dict[str, Any]:
+    """The v2 verification answer, with ``summary_text``: the summary in words in
+    ``language``, by default the one the client asks for (``Accept-Language``; else English)."""
     body = result.as_dict()
     outcomes = claim_outcomes(result.claims)
-    language = current_language()
     body["summary_text"] = (
-        None if outcomes is None else summary_sentence(outcomes.values(), language)
+        None
+        if outcomes is None
+        else summary_sentence(outcomes.values(), language or current_language())
     )
     return body
+
+
+def read_verification(body: Any) -> TokenVerification | NumberVerification:
+    """What a JSON body asks to verify: a token, or a typed number with a date of birth;
+    a 400 naming the field otherwise (``ApiError``)."""
+    if isinstance(body, dict) and "token" in body:
+        return parse(TokenVerification, body)
+    if isinstance(body, dict) and ("certificate_id" in body or "date_of_birth" in body):
+        return parse(NumberVerification, body)
+    raise ApiError(
+        400,
+        "invalid_request",
+        N_("Send a token, or a certificate_id with a date_of_birth, or a PDF as 'file'."),
+        {"body": "needs token, or certificate_id and date_of_birth"},
+    )
+
+
+def verify_asked(
+    verifier: service.Verifier, asked: TokenVerification | NumberVerification, now: datetime
+) -> service.Verification:
+    """Answer a verification read by :func:`read_verification`."""
+    if isinstance(asked, TokenVerification):
+        return service.verify_token(
+            verifier, asked.token.strip(), now, organisation=asked.organisation
+        )
+    return service.verify_number(
+        verifier, asked.certificate_id, asked.date_of_birth, now, organisation=asked.organisation
+    )
 
 
 def verify_request_body() -> service.Verification:
@@ -103,27 +133,7 @@ def verify_request_body() -> service.Verification:
                 {"file": "is required"},
             )
         return verify_uploaded_pdf(upload.read(), request.form.get("organisation"))
-    body = json_body()
-    if isinstance(body, dict) and "token" in body:
-        token = parse(TokenVerification, body)
-        return service.verify_token(
-            verifier, token.token.strip(), now, organisation=token.organisation
-        )
-    if isinstance(body, dict) and ("certificate_id" in body or "date_of_birth" in body):
-        typed = parse(NumberVerification, body)
-        return service.verify_number(
-            verifier,
-            typed.certificate_id,
-            typed.date_of_birth,
-            now,
-            organisation=typed.organisation,
-        )
-    raise ApiError(
-        400,
-        "invalid_request",
-        N_("Send a token, or a certificate_id with a date_of_birth, or a PDF as 'file'."),
-        {"body": "needs token, or certificate_id and date_of_birth"},
-    )
+    return verify_asked(verifier, read_verification(json_body()), now)
 
 
 @bp.post("/api/v1/verify")
