@@ -1,18 +1,20 @@
 """Where a verification's CPU goes: measured in process, one thread, ``time.process_time``.
 
 The service's app is built in this process on the benchmark's own database
-(the gunicorn service keeps running beside it), and requests go through
-Flask's test client, so HTTP parsing and gunicorn are left out for both the
-service and the bare route alike. Per request:
+(the gunicorn service keeps running beside it), and each request is a call
+of the WSGI application with a ready-made environ (what gunicorn hands it),
+so HTTP parsing and gunicorn are left out for both the service and the bare
+route alike. Per request:
 
 * **total**: ``POST /api/v1/verify`` with a token, everything on;
 * **limiter**: total minus the same request with the rate limiter disabled;
 * **lookup**: the certificate read alone (``CertificateReader.by_id``);
 * **signature**: parsing the token and checking its signature alone;
 * **history**: queueing the history row plus its share of the batched write;
-* **framework and the rest**: what remains (Flask, the JSON body and its
-  schema, the answer, metrics, security headers);
-* **bare route**: bench/bare_app.py through the same test client.
+* **framework and the rest**: what remains (the verification lane, the JSON
+  body and its schema, the answer and its summary in words, metrics,
+  headers, the request log line);
+* **bare route**: bench/bare_app.py called the same way.
 
 Each figure is the minimum over a few repetitions (the least disturbed by
 neighbours on a shared machine).
@@ -20,6 +22,8 @@ neighbours on a shared machine).
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +45,22 @@ def _per_call_us(work: Callable[[], object], count: int) -> float:
             work()
         best = min(best, time.process_time() - started)
     return best / count * 1e6
+
+
+def _poster(app: Any, body: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """A call of ``app`` as gunicorn makes it for ``POST /api/v1/verify`` with ``body``;
+    the call returns the decoded answer."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/api/v1/verify", method="POST", json=body).get_environ()
+    raw = environ["wsgi.input"].read()
+
+    def post() -> dict[str, Any]:
+        request = dict(environ, **{"wsgi.input": io.BytesIO(raw)})
+        answer: dict[str, Any] = json.loads(b"".join(app(request, lambda *_: None)))
+        return answer
+
+    return post
 
 
 def _service_app(database_url: str, instance: Path, limiter: bool) -> Any:
@@ -69,19 +89,14 @@ def cpu_breakdown(
 
     body = {"token": token}
     figures: dict[str, float] = {}
-    bare_client = bare.test_client()
-    figures["bare route"] = _per_call_us(
-        lambda: bare_client.post("/api/v1/verify", json=body), count
-    )
+    figures["bare route"] = _per_call_us(_poster(bare, body), count)
     for limiter in (True, False):  # the limiter is one object: its last init_app wins
         app = _service_app(database_url, instance, limiter)
-        client = app.test_client()
-        answer = client.post("/api/v1/verify", json=body)
-        if answer.get_json().get("status") != "valid":
-            raise RuntimeError(f"in-process verification failed: {answer.get_data()[:300]!r}")
-        figures["total" if limiter else "without limiter"] = _per_call_us(
-            lambda client=client: client.post("/api/v1/verify", json=body), count
-        )
+        post = _poster(app, body)
+        answer = post()
+        if answer.get("status") != "valid":
+            raise RuntimeError(f"in-process verification failed: {str(answer)[:300]}")
+        figures["total" if limiter else "without limiter"] = _per_call_us(post, count)
         verifier = app.extensions[EXTENSION_KEY].verifier
         if not limiter:
             figures.update(_parts(verifier, token, certificate_id, count))
@@ -115,7 +130,7 @@ def _parts(verifier: Any, token: str, certificate_id: str, count: int) -> dict[s
 def print_breakdown(label: str, figures: dict[str, float]) -> None:
     """A small table: microseconds and share of the request."""
     total = figures["total"]
-    print(f"  [{label}] CPU per request, in process (test client, one thread):")
+    print(f"  [{label}] CPU per request, in process (WSGI calls, one thread):")
     for part in ("framework and the rest", "lookup", "signature", "limiter", "history", "total"):
         print(f"  [{label}]   {part:<24}{figures[part]:8.0f} µs  {figures[part] / total:6.0%}")
     print(f"  [{label}]   {'bare route':<24}{figures['bare route']:8.0f} µs")

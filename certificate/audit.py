@@ -94,6 +94,16 @@ def _mac_ok(event: AuditEvent) -> bool:
     return hmac.compare_digest(event.mac or "", _mac(event.hash, kid))
 
 
+def lock_chain(session: DbSession) -> None:
+    """Hold the chain's head for the rest of the caller's transaction: one writer at a time.
+
+    On PostgreSQL an advisory transaction lock (taking it twice is harmless); SQLite's
+    writers are serialised already, every write transaction beginning ``IMMEDIATE``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+
+
 def record_event(
     session: DbSession,
     *,
@@ -107,9 +117,7 @@ def record_event(
     """Append an event in the caller's transaction. ``details`` must hold no record content."""
     at = (at or utcnow()).replace(microsecond=0)
     details = details or {}
-    if session.get_bind().dialect.name == "postgresql":
-        # serialise writers on the chain's head for the rest of this transaction
-        session.execute(text("SELECT pg_advisory_xact_lock(4242)"))
+    lock_chain(session)
     last = session.execute(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()

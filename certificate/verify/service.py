@@ -27,9 +27,9 @@ from typing import Any, TypeVar, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
-from certificate.audit import AuditEvent, record_event
+from certificate.audit import AuditEvent, lock_chain, record_event
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import CertificateStatus, CertificateVerification
@@ -203,6 +203,7 @@ def chain_verifications(session: DbSession, limit: int = 1000) -> int:
     afterwards is named.
     """
     table = CertificateVerification.__table__
+    lock_chain(session)  # before reading: two sweepers must never seal the same rows
     pending = session.execute(
         select(table).where(table.c.audit_event_id.is_(None)).order_by(table.c.id).limit(limit)
     ).all()
@@ -223,11 +224,21 @@ def chain_verifications(session: DbSession, limit: int = 1000) -> int:
         },
         at=pending[-1].verified_at,
     )
-    session.execute(
-        update(CertificateVerification)
-        .where(CertificateVerification.id.in_([row.id for row in pending]))
-        .values(audit_event_id=event.id)
-    )
+    # By range, one statement whatever the batch's size: a list of a thousand ids costs
+    # more to compile than the rows cost to update. A row committed meanwhile inside the
+    # range (ids are drawn before their transactions commit) would be sealed unread: the
+    # count says so, and the batch is then marked row by row instead.
+    row = CertificateVerification
+    unsealed = row.audit_event_id.is_(None)
+
+    def mark(*where: Any, event_id: int | None) -> int:
+        marking = update(row).where(*where).values(audit_event_id=event_id)
+        done = session.execute(marking.execution_options(synchronize_session=False))
+        return int(cast(CursorResult[Any], done).rowcount)
+
+    if mark(row.id.between(first, last), unsealed, event_id=event.id) != len(pending):
+        mark(row.id.between(first, last), row.audit_event_id == event.id, event_id=None)
+        mark(row.id.in_([found.id for found in pending]), unsealed, event_id=event.id)
     return len(pending)
 
 

@@ -141,3 +141,41 @@ def test_the_holder_sees_verifications_not_yet_written(
             ("token", "valid", "Greenfield School")
         ]
         assert verification_history(db.session, verifier.history, ["someone-else"]) == []
+
+
+def test_a_row_committed_inside_a_batchs_range_is_left_for_the_next(
+    app: Flask, client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids are drawn before their transactions commit: a row can appear inside the range
+    of a batch being sealed. The batch seals exactly the rows it read; the other waits."""
+    from certificate.verify import service
+
+    for _ in range(3):
+        client.post("/api/v1/verify", json={"token": token})
+    with app.app_context():
+        runtime().verifier.history.flush()
+        rows = db.session.scalars(select(CertificateVerification)).all()
+        late = {c.name: getattr(rows[1], c.name) for c in CertificateVerification.__table__.c}
+        db.session.delete(rows[1])  # its id is free, inside the range of the other two
+        db.session.commit()
+    sealing = service.record_event
+
+    def a_row_arrives_meanwhile(session: Any, **event: Any) -> Any:
+        session.execute(CertificateVerification.__table__.insert().values(**late))
+        return sealing(session, **event)
+
+    monkeypatch.setattr(service, "record_event", a_row_arrives_meanwhile)
+    with app.app_context():
+        assert service.chain_verifications(db.session) == 2
+        db.session.commit()
+        monkeypatch.setattr(service, "record_event", sealing)
+        marks = dict(
+            db.session.execute(
+                select(CertificateVerification.id, CertificateVerification.audit_event_id)
+            ).all()
+        )
+        assert marks[late["id"]] is None
+        assert len({mark for mark in marks.values() if mark is not None}) == 1
+        assert service.chain_verifications(db.session) == 1
+        db.session.commit()
+        assert verify_chain(db.session) == []
