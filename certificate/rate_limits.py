@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -60,11 +60,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.compiler import SQLCompiler
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certificate.db import Base, configure_sqlite
+from certificate.driver_statements import DriverStatement
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +151,8 @@ class BatchedDatabaseStorage(Storage):
         else:
             event.listen(self._engine, "connect", _commit_without_waiting_for_disk)
         dialect = self._engine.dialect
-        self._upsert = cast(SQLCompiler, _upsert(dialect.name).compile(dialect=dialect))
-        self._purge = cast(SQLCompiler, _PURGE.compile(dialect=dialect))
-        self._upsert_sql, self._purge_sql = str(self._upsert), str(self._purge)
+        self._upsert = DriverStatement.compile(_upsert(dialect.name), dialect)
+        self._purge = DriverStatement.compile(_PURGE, dialect)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
 
@@ -183,11 +182,11 @@ class BatchedDatabaseStorage(Storage):
         connection = self._engine.raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute(self._upsert_sql, self._bind(self._upsert, values))
+            cursor.execute(self._upsert.sql, self._upsert.parameters(values))
             hits, expires_at = cursor.fetchone() or (0, 0.0)  # RETURNING always gives the row
             # windows that ended long ago: one small delete now and then keeps the table small
             if hash(key) % 16 == 0:
-                cursor.execute(self._purge_sql, self._bind(self._purge, {"before": now - 3600}))
+                cursor.execute(self._purge.sql, self._purge.parameters({"before": now - 3600}))
             cursor.close()
             connection.commit()
         except BaseException:
@@ -196,12 +195,6 @@ class BatchedDatabaseStorage(Storage):
         finally:
             connection.close()
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
-
-    @staticmethod
-    def _bind(compiled: SQLCompiler, values: dict[str, Any]) -> Any:
-        if compiled.positiontup is not None:  # qmark (SQLite): in the statement's order
-            return tuple(values[name] for name in compiled.positiontup)
-        return values
 
     def get(self, key: str) -> int:
         """This process's view of the count (shared at its last flush, plus its own since)."""

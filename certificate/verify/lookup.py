@@ -3,7 +3,9 @@
 A verification only reads. It does not go through the ORM session (no
 identity map, no unit of work, no ``BEGIN``/``COMMIT``): it borrows a
 connection from a small pool of its own, opened in autocommit mode, and runs
-one compiled statement by primary key (or by the PDF's hash, also indexed).
+one statement by primary key (or by the PDF's hash, also indexed), compiled
+once and run on the driver's own cursor
+(:mod:`certificate.driver_statements`).
 On SQLite an autocommit ``SELECT`` is a read snapshot of the WAL and never
 takes the write lock; on PostgreSQL it is one round trip, prepared by psycopg
 after its fifth use.
@@ -14,16 +16,15 @@ is seen by the next verification in every process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, select
-from sqlalchemy.engine import Engine, Row
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Engine
 
 from certificate.applications.models import Application
+from certificate.driver_statements import DriverStatement, fetch
 from certificate.issuance.models import Certificate, CertificateStatus, status_at
 from certificate.signing.models import SigningKey
 
@@ -47,8 +48,6 @@ _BY_ID = _FROM.where(Certificate.id == bindparam("id"))
 _BY_PDF = _FROM.where(Certificate.pdf_sha256 == bindparam("digest")).limit(1)
 _KEY = select(SigningKey.algorithm, SigningKey.public_jwk).where(SigningKey.kid == bindparam("kid"))
 _ALL_KEYS = select(SigningKey.kid, SigningKey.algorithm, SigningKey.public_jwk)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,19 +88,25 @@ class CertificateRecord:
         return status_at(self.revoked_at, self.superseded_at, self.expires_at, now)
 
 
-def _record(row: Row[Any] | None) -> CertificateRecord | None:
-    return None if row is None else CertificateRecord(*row)  # type: ignore[call-arg]
+def _record(rows: list[tuple[Any, ...]]) -> CertificateRecord | None:
+    return CertificateRecord(*rows[0]) if rows else None
 
 
 class CertificateReader:
     """Autocommit reads of certificates and signing keys on a pool of their own.
 
     The pool is not pre-pinged (a ping is a round trip per request); a
-    connection found dead is discarded and the read retried once on a new one.
+    connection found dead is discarded and the read retried once on a new one
+    (:func:`certificate.driver_statements.fetch`).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        dialect = engine.dialect
+        self._by_id = DriverStatement.compile(_BY_ID, dialect)
+        self._by_pdf = DriverStatement.compile(_BY_PDF, dialect)
+        self._key = DriverStatement.compile(_KEY, dialect)
+        self._all_keys = DriverStatement.compile(_ALL_KEYS, dialect)
 
     @classmethod
     def for_database(cls, url: str, *, pool_size: int = 8) -> CertificateReader:
@@ -126,33 +131,25 @@ class CertificateReader:
 
         return cls(engine)
 
-    def _read(self, work: Callable[[Any], T]) -> T:
-        for attempt in (1, 2):
-            try:
-                with self.engine.connect() as connection:
-                    return work(connection)
-            except DBAPIError as exc:
-                if attempt == 2 or not exc.connection_invalidated:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
     def by_id(self, certificate_id: str) -> CertificateRecord | None:
         """The certificate numbered ``certificate_id`` (canonical form), if any."""
-        return _record(self._read(lambda c: c.execute(_BY_ID, {"id": certificate_id}).first()))
+        return _record(fetch(self.engine, self._by_id, {"id": certificate_id}))
 
     def by_pdf_sha256(self, digest: str) -> CertificateRecord | None:
         """The certificate whose issued PDF has this SHA-256 (hex), if any."""
-        return _record(self._read(lambda c: c.execute(_BY_PDF, {"digest": digest}).first()))
+        return _record(fetch(self.engine, self._by_pdf, {"digest": digest}))
 
     def signing_key(self, kid: str) -> tuple[str, dict[str, str]] | None:
         """The algorithm and public JWK of the signing key ``kid``, if it exists."""
-        row = self._read(lambda c: c.execute(_KEY, {"kid": kid}).first())
-        return None if row is None else (row.algorithm, row.public_jwk)
+        rows = fetch(self.engine, self._key, {"kid": kid})
+        return (rows[0][0], rows[0][1]) if rows else None
 
     def signing_keys(self) -> list[tuple[str, str, dict[str, str]]]:
         """Every signing key: ``kid``, algorithm and public JWK."""
-        rows = self._read(lambda c: c.execute(_ALL_KEYS).all())
-        return [(row.kid, row.algorithm, row.public_jwk) for row in rows]
+        return [
+            (kid, algorithm, jwk)
+            for kid, algorithm, jwk in fetch(self.engine, self._all_keys, {}, every=True)
+        ]
 
     def dispose(self) -> None:
         """Close the pool's connections."""

@@ -1,0 +1,66 @@
+"""Statements run on the driver's own cursor return what SQLAlchemy returns, and survive a
+dead connection (certificate/driver_statements.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.exc import DBAPIError
+
+from certificate.driver_statements import DriverStatement, fetch
+from certificate.runtime import runtime
+from certificate.verify.lookup import _BY_ID, _BY_PDF
+from tests.conftest import application_body, drain
+
+
+@pytest.fixture
+def certificate_id(app: Flask, client: FlaskClient, auth: dict[str, str]) -> str:
+    created = client.post(
+        "/api/v1/applications",
+        json=application_body("Ødegård"),
+        headers=auth,
+    ).get_json()
+    drain(app)
+    answer = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
+    return str(answer["certificate"]["id"])
+
+
+def test_rows_are_what_sqlalchemy_returns(app: Flask, certificate_id: str) -> None:
+    with app.app_context():
+        engine = runtime().verifier.reader.engine
+        statement = DriverStatement.compile(_BY_ID, engine.dialect)
+        [row] = fetch(engine, statement, {"id": certificate_id})
+        with engine.connect() as connection:
+            expected = tuple(connection.execute(_BY_ID, {"id": certificate_id}).one())
+    assert row == expected
+    # decrypted names, aware times, a date: the columns' own result processors ran
+    assert "Ødegård" in row
+    assert row[5].tzinfo is not None
+    assert fetch(engine, statement, {"id": "NOT-A-NUMBER"}) == []
+    pdf = DriverStatement.compile(_BY_PDF, engine.dialect)  # binds its own LIMIT
+    assert fetch(engine, pdf, {"digest": "0" * 64}) == []
+
+
+def test_a_dead_connection_is_replaced_once(app: Flask, certificate_id: str) -> None:
+    with app.app_context():
+        engine = runtime().verifier.reader.engine
+    engine.dispose()
+    connection = engine.raw_connection()
+    dbapi: Any = connection.dbapi_connection
+    connection.close()  # back to the pool, then the server side goes away
+    dbapi.close()
+    statement = DriverStatement.compile(_BY_ID, engine.dialect)
+    [row] = fetch(engine, statement, {"id": certificate_id})
+    assert row[0] == certificate_id
+
+
+def test_a_failing_statement_is_a_dbapi_error_without_its_values(app: Flask) -> None:
+    with app.app_context():
+        engine = runtime().verifier.reader.engine
+    broken = DriverStatement("SELECT * FROM no_such_table WHERE id = :id", None, (), {})
+    with pytest.raises(DBAPIError) as raised:
+        fetch(engine, broken, {"id": "SECRET-NUMBER"})
+    assert "SECRET-NUMBER" not in str(raised.value)
