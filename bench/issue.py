@@ -41,12 +41,14 @@ from _common import applicant_body, verdict
 from flask import Flask
 
 from certificate import create_app
+from certificate.applications.latin import mrz_name
 from certificate.applications.models import Application
 from certificate.applications.schemas import ApplicationIn
 from certificate.applications.service import file_application
 from certificate.auth.models import User
 from certificate.checks.models import CheckStatus
 from certificate.db import db
+from certificate.issuance.claims import encode_outcomes, name_digest
 from certificate.issuance.document import CertificateDocument, CountryLine
 from certificate.issuance.pdf import render_certificate_pdf
 from certificate.runtime import runtime
@@ -225,10 +227,10 @@ class LibraryFloor:
             "jti": certificate_id,
             "iat": int(now.timestamp()),
             "exp": int(expires.timestamp()),
-            "fn": "Okafor",
-            "gn": "Ada Chioma",
+            "n": mrz_name("Okafor", "Ada Chioma"),
+            "nd": name_digest(certificate_id, "Okafor", "Ada Chioma"),
             "dob": "1990-04-17",
-            "c": {"NR": "KETHNG"},
+            "c": encode_outcomes((country, "no_record") for country in ("KE", "TH", "NG")),
             "spc": True,
         }
         token = jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})

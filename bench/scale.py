@@ -29,6 +29,7 @@ Goal: p99 at 1M within 1.2x of p99 at 10k.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -61,7 +62,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import make_url
 
-from certificate.issuance.claims import new_certificate_id
+from certificate.applications.latin import mrz_name
+from certificate.encryption import DataKeyring
+from certificate.issuance.claims import encode_outcomes, name_digest, new_certificate_id
 from certificate.signing import jws
 from tests.live import LiveService, live_service
 
@@ -92,6 +95,8 @@ class Signer:
     pem: bytes
     kid: str
     user_id: str
+    #: The instance's data keys: tokens, document numbers and audit details are sealed at rest.
+    data_keys: DataKeyring
 
 
 _KEYS: dict[bytes, Ed25519PrivateKey] = {}
@@ -107,7 +112,9 @@ def _key(pem: bytes) -> Ed25519PrivateKey:
     return _KEYS[pem]
 
 
-def make_chunk(args: tuple[Signer, int, int]) -> tuple[bytes, bytes, bytes, list[tuple[str, ...]]]:
+def make_chunk(
+    args: tuple[Signer, int, int],
+) -> tuple[bytes, bytes, bytes, list[tuple[str, str, str]]]:
     """COPY text for ``count`` applications, certificates and audit events, and their
     (certificate id, token, date of birth) for the load generator. Runs in a pool worker."""
     signer, count, seed = args
@@ -127,27 +134,38 @@ def make_chunk(args: tuple[Signer, int, int]) -> tuple[bytes, bytes, bytes, list
             "jti": certificate_id,
             "iat": int(issued.timestamp()),
             "exp": int(expires.timestamp()),
-            "fn": family,
-            "gn": given,
+            "n": mrz_name(family, given),
+            "nd": name_digest(certificate_id, family, given),
             "dob": dob,
-            "c": {"NR": "KETHNG"},
+            "c": encode_outcomes((country, "no_record") for country in ("KE", "TH", "NG")),
             "spc": True,
         }
         token = jws.sign(claims, key, signer.kid, typ=jws.CERTIFICATE_TYP)
+        seal = signer.data_keys.seal
+        sealed_token = seal(token.encode(), "certificates.token", 256, 1024)
+        document = seal(f"A{rng.randrange(10**7):07d}".encode(), "applications.document_number")
+        details = seal(
+            json.dumps(
+                {"application": application_id, "kid": signer.kid}, separators=(",", ":")
+            ).encode(),
+            "audit_events.details",
+            128,
+            256,
+        )
         at = issued.strftime("%Y-%m-%d %H:%M:%S")
         until = expires.strftime("%Y-%m-%d %H:%M:%S")
         applications.append(
             f"{application_id}\t{signer.user_id}\tcomplete\t{family}\t{given}\t[]\t{dob}\tLagos\t"
-            f'NG\t["NG"]\tpassport\tA{rng.randrange(10**7):07d}\tNG\t2031-01-01\ten\t'
+            f'NG\t["NG"]\tpassport\t{document}\tNG\t2031-01-01\ten\t'
             f"Benchmark\t{at}\t{at}\t{at}\n"
         )
         certificates.append(
-            f"{certificate_id}\t{application_id}\t1\t{signer.kid}\t{token}\t{dob}\t"
+            f"{certificate_id}\t{application_id}\t1\t{signer.kid}\t{sealed_token}\t{dob}\t"
             f"{secrets.token_hex(32)}\ttrue\t{at}\t{until}\n"
         )
         events.append(
             f"{at}\tsystem\tcertificate.issued\tcertificate\t{certificate_id}\t"
-            f'{{"application": "{application_id}", "kid": "{signer.kid}"}}\t'
+            f"{details}\t"
             f"{secrets.token_hex(32)}\t{secrets.token_hex(32)}\n"
         )
         keys.append((certificate_id, token, dob))
@@ -176,7 +194,7 @@ def signer_of(service: LiveService) -> Signer:
     kid = str(service.query("SELECT kid FROM signing_keys LIMIT 1")[0][0])
     user_id = str(service.query("SELECT user_id FROM applications LIMIT 1")[0][0])
     pem = (Path(service.env["IPC_INSTANCE_PATH"]) / "keys" / f"{kid}.pem").read_bytes()
-    return Signer(pem, kid, user_id)
+    return Signer(pem, kid, user_id, service.keyring())
 
 
 def bulk_load(service: LiveService, rows: int, pool: Any, sample: int) -> list[tuple[str, ...]]:

@@ -64,6 +64,8 @@ class DriverStatement:
         """A row as the driver returned it, with each column's result processor applied."""
         if raw is None:
             return None
+        if not self.processors:  # a statement whose columns are not known (DML's RETURNING)
+            return tuple(raw)
         return tuple(
             value if process is None or value is None else process(value)
             for process, value in zip(self.processors, raw, strict=True)
@@ -73,12 +75,27 @@ class DriverStatement:
 def fetch(
     engine: Engine, statement: DriverStatement, values: dict[str, Any], *, every: bool = False
 ) -> list[tuple[Any, ...]]:
-    """Run a ``SELECT`` on a pooled connection of ``engine`` (autocommit): its first row (as
-    a list of at most one), or ``every`` row.
+    """Run a statement that returns rows on a pooled connection of ``engine`` (in
+    autocommit mode): its first row (as a list of at most one), or ``every`` row.
 
     A connection found dead is discarded and the statement run once more on a new one;
     a driver error is raised as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
     """
+    raw = _run(engine, statement, values, lambda c: c.fetchall() if every else [c.fetchone()])
+    return [row for row in map(statement.row, raw) if row is not None]
+
+
+def execute(engine: Engine, statement: DriverStatement, values: dict[str, Any]) -> None:
+    """Run a statement that returns no rows, as :func:`fetch` runs one that does."""
+    _run(engine, statement, values, lambda _cursor: [])
+
+
+def _run(
+    engine: Engine,
+    statement: DriverStatement,
+    values: dict[str, Any],
+    read: Callable[[Any], Sequence[Any]],
+) -> Sequence[Any]:
     dialect = engine.dialect
     for attempt in (1, 2):
         connection = engine.raw_connection()
@@ -86,7 +103,7 @@ def fetch(
             cursor = connection.cursor()
             try:
                 cursor.execute(statement.sql, statement.parameters(values))
-                raw = cursor.fetchall() if every else [cursor.fetchone()]
+                rows = read(cursor)
             finally:
                 cursor.close()
         except dialect.loaded_dbapi.Error as exc:
@@ -106,5 +123,5 @@ def fetch(
             continue
         finally:
             connection.close()
-        return [row for row in map(statement.row, raw) if row is not None]
+        return rows
     raise AssertionError("unreachable")  # pragma: no cover

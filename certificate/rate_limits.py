@@ -64,7 +64,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certificate.db import Base, configure_sqlite
-from certificate.driver_statements import DriverStatement
+from certificate.driver_statements import DriverStatement, execute, fetch
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,10 @@ class BatchedDatabaseStorage(Storage):
         if not database_url:
             raise ValueError("the database rate-limit storage needs database_url")
         self.batch = max(1, int(batch))
-        self._engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        # Each statement commits by itself (one round trip per flush, no BEGIN or COMMIT);
+        # no pre-ping: a connection found dead is replaced when used (driver_statements).
+        autocommit = {} if database_url.startswith("sqlite") else {"isolation_level": "AUTOCOMMIT"}
+        self._engine: Engine = create_engine(database_url, **autocommit)
         # Counts are worth less than the disk's wait: a crash may forget the last few
         # flushes (a client then gets a few more requests in that window), nothing else.
         if self._engine.dialect.name == "sqlite":
@@ -176,24 +179,14 @@ class BatchedDatabaseStorage(Storage):
         """Add this process's pending hits to the shared row and read back the total.
 
         On the request path, so on the driver's own connection: one statement,
-        already compiled, and its commit (not waiting for the disk).
+        already compiled, committing by itself (without waiting for the disk).
         """
         values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
-        connection = self._engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(self._upsert.sql, self._upsert.parameters(values))
-            hits, expires_at = cursor.fetchone() or (0, 0.0)  # RETURNING always gives the row
-            # windows that ended long ago: one small delete now and then keeps the table small
-            if hash(key) % 16 == 0:
-                cursor.execute(self._purge.sql, self._purge.parameters({"before": now - 3600}))
-            cursor.close()
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+        rows = fetch(self._engine, self._upsert, values)
+        hits, expires_at = rows[0] if rows else (0, 0.0)  # RETURNING always gives the row
+        # windows that ended long ago: one small delete now and then keeps the table small
+        if hash(key) % 16 == 0:
+            execute(self._engine, self._purge, {"before": now - 3600})
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
 
     def get(self, key: str) -> int:
