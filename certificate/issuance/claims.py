@@ -48,6 +48,7 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from certificate.applications.latin import mrz_name
@@ -129,12 +130,19 @@ def decode_outcomes(claim: str | dict[str, str]) -> dict[str, str]:
     Raises:
         ValueError: the claim is neither form (a signed claim never is).
     """
-    result: dict[str, str] = {}
     if isinstance(claim, dict):
+        result: dict[str, str] = {}
         for code, countries in claim.items():
             for i in range(0, len(countries), 2):
                 result[countries[i : i + 2]] = CODE_OUTCOMES[code]
         return result
+    return dict(_decode_letters(claim))
+
+
+@lru_cache(maxsize=4096)
+def _decode_letters(claim: str) -> tuple[tuple[str, str], ...]:
+    """The current form, decoded once per distinct claim (every verification decodes one)."""
+    result: dict[str, str] = {}
     outcome = None
     index = 0
     while index < len(claim):
@@ -147,7 +155,7 @@ def decode_outcomes(claim: str | dict[str, str]) -> dict[str, str]:
             raise ValueError(f"not an outcomes claim: {claim!r}")
         result[country] = outcome
         index += 2
-    return result
+    return tuple(result.items())
 
 
 def _canonical_name(part: str) -> str:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from certificate.i18n import N_, codes, gettext_in
+from certificate.i18n import N_, codes, translations
 from certificate.issuance.claims import decode_outcomes
 
 UNCONFIRMED = frozenset({"identity_unconfirmed", "no_response", "failed"})
@@ -102,9 +102,10 @@ def summary_sentence(outcomes: Iterable[str], language: str) -> str:
     counted = Counter(outcomes)
     n = sum(counted.values())
     rf, nr = counted["record_found"], counted["no_record"]
+    catalogue = translations(language)  # once: every verification answer says a sentence
 
     def say(message: str, **values: int) -> str:
-        return gettext_in(language, message).format(**values)
+        return catalogue.gettext(message).format(**values)
 
     parts = [say(_lead(counted, n), n=n, rf=rf, nr=nr)]
     if rf and nr:

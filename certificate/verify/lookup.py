@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, event, select
+from sqlalchemy import bindparam, create_engine, event, null, select
 from sqlalchemy.engine import Engine
 
 from certificate.applications.models import Application
@@ -45,6 +45,13 @@ _COLUMNS = (
 )
 _FROM = select(*_COLUMNS).join(Application, Certificate.application_id == Application.id)
 _BY_ID = _FROM.where(Certificate.id == bindparam("id"))
+# The same without the stored token (sealed at rest): a caller holding the token has no
+# use for it, and opening it costs a decryption.
+_BY_ID_UNSEALED = (
+    select(*(null().label("token") if c is Certificate.token else c for c in _COLUMNS))
+    .join(Application, Certificate.application_id == Application.id)
+    .where(Certificate.id == bindparam("id"))
+)
 _BY_PDF = _FROM.where(Certificate.pdf_sha256 == bindparam("digest")).limit(1)
 _KEY = select(SigningKey.algorithm, SigningKey.public_jwk).where(SigningKey.kid == bindparam("kid"))
 _ALL_KEYS = select(SigningKey.kid, SigningKey.algorithm, SigningKey.public_jwk)
@@ -104,6 +111,7 @@ class CertificateReader:
         self.engine = engine
         dialect = engine.dialect
         self._by_id = DriverStatement.compile(_BY_ID, dialect)
+        self._by_id_unsealed = DriverStatement.compile(_BY_ID_UNSEALED, dialect)
         self._by_pdf = DriverStatement.compile(_BY_PDF, dialect)
         self._key = DriverStatement.compile(_KEY, dialect)
         self._all_keys = DriverStatement.compile(_ALL_KEYS, dialect)
@@ -131,9 +139,11 @@ class CertificateReader:
 
         return cls(engine)
 
-    def by_id(self, certificate_id: str) -> CertificateRecord | None:
-        """The certificate numbered ``certificate_id`` (canonical form), if any."""
-        return _record(fetch(self.engine, self._by_id, {"id": certificate_id}))
+    def by_id(self, certificate_id: str, *, token: bool = True) -> CertificateRecord | None:
+        """The certificate numbered ``certificate_id`` (canonical form), if any; its stored
+        token left unread (None) with ``token=False``, for a caller that holds it."""
+        statement = self._by_id if token else self._by_id_unsealed
+        return _record(fetch(self.engine, statement, {"id": certificate_id}))
 
     def by_pdf_sha256(self, digest: str) -> CertificateRecord | None:
         """The certificate whose issued PDF has this SHA-256 (hex), if any."""

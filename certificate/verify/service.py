@@ -291,7 +291,7 @@ def verify_token(
         claims = jws.check(parsed, public_key)
     except jws.InvalidToken:
         return INVALID
-    certificate = verifier.reader.by_id(str(claims.get("jti")))
+    certificate = verifier.reader.by_id(str(claims.get("jti")), token=False)
     if certificate is None:
         # signed by us but unknown: only possible if the record was purged
         return Verification(_expired_or_unknown(claims, now), None)

@@ -3,6 +3,7 @@ dead connection (certificate/driver_statements.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -42,6 +43,19 @@ def test_rows_are_what_sqlalchemy_returns(app: Flask, certificate_id: str) -> No
     assert fetch(engine, statement, {"id": "NOT-A-NUMBER"}) == []
     pdf = DriverStatement.compile(_BY_PDF, engine.dialect)  # binds its own LIMIT
     assert fetch(engine, pdf, {"digest": "0" * 64}) == []
+
+
+def test_a_token_verification_leaves_the_stored_token_unread(
+    app: Flask, certificate_id: str
+) -> None:
+    with app.app_context():
+        reader = runtime().verifier.reader
+        sealed = reader.by_id(certificate_id)
+        unsealed = reader.by_id(certificate_id, token=False)
+    assert sealed is not None
+    assert sealed.token is not None
+    assert sealed.token.startswith("eyJ")
+    assert unsealed == dataclasses.replace(sealed, token=None)
 
 
 def test_a_dead_connection_is_replaced_once(app: Flask, certificate_id: str) -> None:
