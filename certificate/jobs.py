@@ -13,14 +13,14 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
 from flask import Flask, current_app
-from sqlalchemy import inspect
+from sqlalchemy import CursorResult, inspect, or_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from certificate.applications.models import Application
+from certificate.applications.models import Application, ApplicationStatus
 from certificate.checks import service as checks
 from certificate.checks.models import Check, CheckStatus
 from certificate.db import db, utcnow
@@ -208,31 +208,30 @@ def issue_for(application_id: str) -> None:
     recorded in a short write that first checks it is still owed.
     """
     rt = runtime()
-    application = db.session.get(Application, application_id, populate_existing=True)
-    if application is None:
-        return
-    retry_at = application.issuance_retry_at
-    if retry_at is not None and retry_at > utcnow():
+    if not _claim_issuance(application_id, utcnow()):
         db.session.rollback()
-        return  # it failed before: the next attempt waits for its backoff
+        return  # issued, not in progress, failed and waiting for its backoff, or being issued
+    application = db.session.get(Application, application_id, populate_existing=True)
+    if application is None:  # pragma: no cover - claimed just now
+        return
     prepared = None
     try:
         with timed(ISSUANCE_SECONDS):
             prepared = prepare_if_ready(
                 db.session, application, keys=rt.keys, settings=rt.issuance, now=utcnow()
             )
-            # ends the transaction (keeping a signing key made on first use): the slow part
-            # below holds no lock
-            db.session.commit()
             if prepared is None:
+                db.session.rollback()  # not owed yet: the claim goes with the transaction
                 return
+            # ends the transaction (the claim, and a signing key made on first use): the
+            # slow part below holds no lock
+            db.session.commit()
             pdf = produce(prepared, files=rt.files, settings=rt.issuance)
             application = db.session.get(Application, application_id, populate_existing=True)
-            certificate = (
-                record_issuance(db.session, application, prepared, pdf)
-                if application is not None
-                else None
-            )
+            certificate = None
+            if application is not None:
+                certificate = record_issuance(db.session, application, prepared, pdf)
+                application.issuance_retry_at = None  # the claim ends, issued or not
             db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another worker issued it first; its PDF stays pending
@@ -247,6 +246,34 @@ def issue_for(application_id: str) -> None:
     settle_document(rt.files, certificate.id)
     CERTIFICATES_ISSUED.inc()
     log.info("application %s: certificate %s issued", application_id, certificate.id)
+
+
+#: How long a worker holds an application's issuance (a render takes about a second): a
+#: worker that dies meanwhile leaves it to be issued by another once this has passed.
+ISSUANCE_CLAIM = timedelta(minutes=2)
+
+
+def _claim_issuance(application_id: str, now: datetime) -> bool:
+    """Take the application's issuance for this worker until ``now`` + :data:`ISSUANCE_CLAIM`.
+
+    Every process's sweeper and the thread that records the last answer all
+    call :func:`issue_for`; without a claim each rendered the same PDF, and four
+    renders at once starved the processes' requests for seconds. One atomic
+    ``UPDATE`` decides: it succeeds for an application in progress whose retry
+    time (the claim, or a failure's backoff) is not in the future. It stays in
+    the caller's transaction, so a caller that finds nothing owed rolls it back.
+    """
+    claimed = db.session.execute(
+        update(Application)
+        .where(
+            Application.id == application_id,
+            Application.status == ApplicationStatus.IN_PROGRESS.value,
+            or_(Application.issuance_retry_at.is_(None), Application.issuance_retry_at <= now),
+        )
+        .values(issuance_retry_at=now + ISSUANCE_CLAIM)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], claimed).rowcount) == 1
 
 
 #: Backoff of a failed issuance: a minute, doubling up to six hours (with jitter).

@@ -124,3 +124,39 @@ def test_the_pdf_is_made_outside_any_transaction_and_a_withdrawal_meanwhile_wins
         application = db.session.get(Application, application_id)
         assert application is not None
         assert application.status == "withdrawn"
+
+
+def test_one_worker_renders_a_certificate_and_the_others_leave_it(
+    app: Flask, client: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every process's sweeper, and the thread that records the last answer, call
+    ``issue_for``: the worker holding the claim renders, the others skip; a claim left by
+    a worker that died is taken over once it has passed."""
+    from certificate import jobs
+
+    renders: list[str] = []
+    render = jobs.produce
+
+    def counted(prepared: object, **options: object) -> bytes:
+        renders.append(str(getattr(prepared, "certificate_id", "")))
+        return render(prepared, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jobs, "produce", counted)
+    claimed = _file(client, auth, "Claimed")
+    with app.app_context():
+        jobs.issue_for(claimed)  # nothing owed yet (checks queued): no claim is left behind
+        assert _application(app, claimed).issuance_retry_at is None
+        application = db.session.get(Application, claimed)
+        assert application is not None
+        application.issuance_retry_at = utcnow() + jobs.ISSUANCE_CLAIM  # another worker's
+        db.session.commit()
+    drain(app)  # the checks are answered; every attempt to issue leaves it to its holder
+    assert _application(app, claimed).status == "in_progress"
+    assert renders == []
+
+    with time_machine.travel(utcnow() + jobs.ISSUANCE_CLAIM + timedelta(seconds=5)):
+        drain(app)  # that worker died: its claim has passed
+    done = _application(app, claimed)
+    assert done.status == "complete"
+    assert done.issuance_retry_at is None
+    assert len(renders) == 1
