@@ -166,6 +166,21 @@ def drain(app: Flask, rounds: int = 20) -> None:
     raise AssertionError("work still due after draining")
 
 
+def issue_certificate(
+    app: Flask, client: FlaskClient, auth: dict[str, str], family_name: str = "Okafor"
+) -> dict[str, Any]:
+    """File an application through the API, let the sandbox answer, and return the
+    application's certificate as the API gives it, with its QR ``token`` added."""
+    created = client.post(
+        "/api/v1/applications", json=application_body(family_name), headers=auth
+    ).get_json()
+    drain(app)
+    body = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
+    certificate: dict[str, Any] = body["certificate"]
+    certificate["token"] = certificate["verify_url"].split("#", 1)[1]
+    return certificate
+
+
 @pytest.fixture
 def auth(client: FlaskClient) -> dict[str, str]:
     """The Authorization header of a fresh applicant."""

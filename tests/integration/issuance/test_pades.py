@@ -36,7 +36,7 @@ from certificate.signing.pades import (
     issue_signer_certificate,
     sign_pdf,
 )
-from tests.conftest import application_body, drain
+from tests.conftest import issue_certificate
 
 PDFSIG = shutil.which("pdfsig")
 CERTUTIL = shutil.which("certutil")
@@ -44,12 +44,7 @@ needs_pdfsig = pytest.mark.skipif(PDFSIG is None, reason="pdfsig (poppler-utils)
 
 
 def _issue(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, Any]:
-    created = client.post(
-        "/api/v1/applications", json=application_body("SIGNED"), headers=auth
-    ).get_json()
-    drain(app)
-    body = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
-    certificate = body["certificate"]
+    certificate = issue_certificate(app, client, auth, "SIGNED")
     certificate["pdf"] = client.get(certificate["pdf_url"], headers=auth).data
     return certificate
 

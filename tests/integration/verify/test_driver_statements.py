@@ -14,19 +14,12 @@ from sqlalchemy.exc import DBAPIError
 from certificate.driver_statements import DriverStatement, fetch
 from certificate.runtime import runtime
 from certificate.verify.lookup import _BY_ID, _BY_PDF
-from tests.conftest import application_body, drain
+from tests.conftest import issue_certificate
 
 
 @pytest.fixture
 def certificate_id(app: Flask, client: FlaskClient, auth: dict[str, str]) -> str:
-    created = client.post(
-        "/api/v1/applications",
-        json=application_body("Ødegård"),
-        headers=auth,
-    ).get_json()
-    drain(app)
-    answer = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
-    return str(answer["certificate"]["id"])
+    return str(issue_certificate(app, client, auth, "Ødegård")["id"])
 
 
 def test_rows_are_what_sqlalchemy_returns(app: Flask, certificate_id: str) -> None:

@@ -15,18 +15,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
-from tests.conftest import application_body, drain
+from tests.conftest import issue_certificate
 
 
 @pytest.fixture
 def issued(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, Any]:
-    created = client.post(
-        "/api/v1/applications", json=application_body("RECORDER"), headers=auth
-    ).get_json()
-    drain(app)
-    result = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
-    certificate = result["certificate"]
-    certificate["token"] = certificate["verify_url"].split("#", 1)[1]
+    certificate = issue_certificate(app, client, auth, "RECORDER")
     certificate["pdf"] = client.get(certificate["pdf_url"], headers=auth).data
     return certificate
 

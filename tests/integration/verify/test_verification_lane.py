@@ -22,7 +22,7 @@ from werkzeug.test import TestResponse
 
 from certificate.db import db
 from certificate.issuance.models import CertificateVerification
-from tests.conftest import application_body, drain, logged
+from tests.conftest import issue_certificate, logged
 
 VIEW = "verify_api.verify"
 #: Differ from one answer to the next whatever answered them; ``Vary`` is compared apart.
@@ -47,13 +47,8 @@ def view_calls(app: Flask) -> list[str]:
 
 @pytest.fixture
 def issued(app: Flask, client: FlaskClient, auth: dict[str, str]) -> dict[str, str]:
-    created = client.post(
-        "/api/v1/applications", json=application_body("Lanewood"), headers=auth
-    ).get_json()
-    drain(app)
-    result = client.get(f"/api/v1/applications/{created['id']}", headers=auth).get_json()
-    certificate = result["certificate"]
-    return {"id": certificate["id"], "token": certificate["verify_url"].split("#", 1)[1]}
+    certificate = issue_certificate(app, client, auth, "Lanewood")
+    return {"id": certificate["id"], "token": certificate["token"]}
 
 
 def _both(client: FlaskClient, **request: Any) -> tuple[TestResponse, TestResponse]:
