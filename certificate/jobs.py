@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from flask import Flask, current_app
 from sqlalchemy import CursorResult, inspect, or_, update
@@ -41,9 +42,12 @@ from certificate.observability import (
 from certificate.periodic import run_periodic_tasks
 from certificate.runtime import runtime
 from certificate.warmup import prepare
-from country_adapters.base import AdapterError, Answer, Pending
+from country_adapters.base import AdapterError, Answer, CountryAdapter, Pending, Query
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class JobEngine(Protocol):
@@ -77,34 +81,79 @@ def run_check(check_id: str) -> None:
     The adapter is called outside any transaction: the claim is committed
     first, so a slow agency never holds a database lock.
     """
-    rt = runtime()
-    settings = current_app.config
-    now = utcnow()
-    check = checks.claim(db.session, check_id, now, timedelta(seconds=settings["LEASE_SECONDS"]))
-    if check is None:
-        db.session.rollback()
+    claims, results = _group_commits(current_app)
+    claimed = claims.run(check_id)  # committed: no transaction of this thread's own from here
+    if claimed is None:
         return
-    adapter = rt.registry.get(check.country)
-    query = checks.build_query(check) if adapter is not None else None
-    was_sent = check.status == CheckStatus.SENT.value
-    application_id = check.application_id
-    db.session.commit()  # and no transaction of this thread's own from here to the result
-
+    adapter, query = claimed.adapter, claimed.query
     result: Answer | Pending | AdapterError
     if adapter is None or query is None:
-        result = AdapterError(f"no adapter serves {check.country} any more", retryable=False)
+        result = AdapterError(f"no adapter serves {claimed.country} any more", retryable=False)
     else:
         try:
-            result = adapter.poll(query) if was_sent else adapter.submit(query)
+            result = adapter.poll(query) if claimed.was_sent else adapter.submit(query)
         except AdapterError as exc:
             result = exc
         except Exception as exc:  # an adapter bug must not kill the worker
-            log.exception("adapter for %s raised", check.country)
+            log.exception("adapter for %s raised", claimed.country)
             result = AdapterError(f"adapter error: {type(exc).__name__}", retryable=True)
 
-    batcher = current_app.extensions.setdefault("ipc.results", ResultBatcher())  # one per app
-    if batcher.store(check_id, result):
-        issue_for(application_id)
+    if results.run((check_id, result)):
+        issue_for(claimed.application_id)
+
+
+@dataclass(frozen=True)
+class ClaimedCheck:
+    """A check taken for one attempt, with what its adapter is to be asked."""
+
+    country: str
+    application_id: str
+    #: Found in the claim's transaction (some sources read the database): None when no
+    #: adapter serves the country any more.
+    adapter: CountryAdapter | None
+    query: Query | None
+    was_sent: bool
+
+
+def _claim_check(check_id: str) -> ClaimedCheck | None:
+    """Take one check for an attempt in the session's transaction (None: not due, or held)."""
+    settings = current_app.config
+    lease = timedelta(seconds=settings["LEASE_SECONDS"])
+    check = checks.claim(db.session, check_id, utcnow(), lease)
+    if check is None:
+        return None
+    adapter = runtime().registry.get(check.country)
+    return ClaimedCheck(
+        country=check.country,
+        application_id=check.application_id,
+        adapter=adapter,
+        query=checks.build_query(check) if adapter is not None else None,
+        was_sent=check.status == CheckStatus.SENT.value,
+    )
+
+
+def _store_one(item: tuple[str, Answer | Pending | AdapterError]) -> bool:
+    return _store_result(*item)
+
+
+def _group_commits(
+    app: Flask,
+) -> tuple[
+    GroupCommit[str, ClaimedCheck | None],
+    GroupCommit[tuple[str, Answer | Pending | AdapterError], bool],
+]:
+    """The app's group commits of check claims and of adapter results (one of each per app)."""
+    found = app.extensions.get(_GROUP_COMMITS)
+    if found is None:
+        with _GROUP_COMMITS_LOCK:
+            found = app.extensions.setdefault(
+                _GROUP_COMMITS, (GroupCommit(_claim_check), GroupCommit(_store_one))
+            )
+    return found
+
+
+_GROUP_COMMITS = "ipc.group_commits"
+_GROUP_COMMITS_LOCK = threading.Lock()
 
 
 def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> bool:
@@ -127,38 +176,40 @@ def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> boo
 
 
 @dataclass
-class _Waiting:
-    check_id: str
-    result: Answer | Pending | AdapterError
+class _Waiting(Generic[T, R]):
+    item: T
     done: threading.Event = field(default_factory=threading.Event)
-    final: bool = False
+    result: R | None = None
     error: BaseException | None = None
 
 
-class ResultBatcher:
-    """Group commit for adapter results: those that arrive together share one transaction.
+class GroupCommit(Generic[T, R]):
+    """Work that arrives together shares one transaction (group commit).
 
-    The first thread to arrive writes (the leader): it takes every result queued
-    so far, applies them all in its session and commits once, and repeats while
-    more arrived meanwhile; the others wait for their result's commit. Twenty
-    agencies answering at once therefore cost a few commits (a few fsyncs on
-    SQLite, where writers queue for one lock), not twenty in a row. If a batch
-    fails, its results are retried one transaction each, so one bad result
-    cannot hold back the others.
+    The first thread to arrive leads: it takes every item queued so far, does
+    ``work`` for each in its own session and commits once, and repeats while
+    more arrived meanwhile; the others wait for their item's commit. Twenty
+    checks starting together, or twenty agencies answering at once, therefore
+    cost a few transactions (on SQLite, where writers queue for one lock, a
+    few waits for it and a few fsyncs), not twenty in a row. If a batch fails,
+    its items are done again one transaction each, so one bad item cannot
+    hold back the others. Used for claiming checks and for storing adapter
+    results (:func:`run_check`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, work: Callable[[T], R]) -> None:
+        self._work = work
         self._lock = threading.Lock()
-        self._queue: list[_Waiting] = []
+        self._queue: list[_Waiting[T, R]] = []
         self._leading = False
 
-    def store(self, check_id: str, result: Answer | Pending | AdapterError) -> bool:
-        """Apply and commit ``result`` for ``check_id``; True when the check is now final.
+    def run(self, item: T) -> R:
+        """Do ``work`` for ``item`` and commit; returns its result once committed.
 
         The calling thread must hold no transaction: on SQLite a waiting thread's
         open transaction would hold the write lock the leader needs.
         """
-        mine = _Waiting(check_id, result)
+        mine: _Waiting[T, R] = _Waiting(item)
         with self._lock:
             self._queue.append(mine)
             lead = not self._leading
@@ -168,7 +219,7 @@ class ResultBatcher:
         mine.done.wait()
         if mine.error is not None:
             raise mine.error
-        return mine.final
+        return mine.result  # type: ignore[return-value]
 
     def _lead(self) -> None:
         while True:
@@ -178,25 +229,23 @@ class ResultBatcher:
                     self._leading = False
                     return
             try:
-                finals = [_store_result(w.check_id, w.result) for w in batch]
+                for waiting in batch:
+                    waiting.result = self._work(waiting.item)
                 db.session.commit()
             except Exception:
                 db.session.rollback()
-                finals = [self._alone(w) for w in batch]
-            for waiting, final in zip(batch, finals, strict=True):
-                waiting.final = final
+                for waiting in batch:
+                    self._alone(waiting)
+            for waiting in batch:
                 waiting.done.set()
 
-    @staticmethod
-    def _alone(waiting: _Waiting) -> bool:
+    def _alone(self, waiting: _Waiting[T, R]) -> None:
         try:
-            final = _store_result(waiting.check_id, waiting.result)
+            waiting.result = self._work(waiting.item)
             db.session.commit()
-            return final
         except Exception as exc:
             db.session.rollback()
-            waiting.error = exc
-            return False
+            waiting.result, waiting.error = None, exc
 
 
 def issue_for(application_id: str) -> None:

@@ -76,3 +76,53 @@ def test_answers_arriving_together_are_committed_together(
         application = db.session.scalars(select(Application)).one()
         assert {c.status for c in application.checks} == {"answered"}
         assert len(application.certificates) == 1  # issued once, by one of the threads
+
+
+def test_checks_starting_together_are_claimed_together(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    """Twenty attempts starting at once (a filing's fan-out) claim their checks in a few
+    transactions, not one each: on SQLite each would wait for the one write lock."""
+    body = application_body()
+    body["residences"] = [
+        {"country": c, "from": f"20{10 + i}-01", "to": f"20{10 + i}-12"}
+        for i, c in enumerate(COUNTRIES)
+    ]
+    assert client.post("/api/v1/applications", json=body, headers=auth).status_code == 201
+    with app.app_context():
+        due = checks.due_check_ids(db.session, utcnow())
+        db.session.rollback()
+        engine = db.engine
+
+    claims_per_commit: list[int] = []
+
+    def seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        # a claim sets the attempt and the lease, and nothing else (an answer sets status)
+        if statement.startswith("UPDATE checks SET attempts") and "status" not in statement:
+            conn.info["claims"] = conn.info.get("claims", 0) + 1
+
+    def committed(conn: Any) -> None:
+        if conn.info.get("claims"):
+            claims_per_commit.append(conn.info.pop("claims"))
+            if len(claims_per_commit) == 1:
+                time.sleep(0.3)  # the first claim's commit is slow: the others queue meanwhile
+
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", committed)
+
+    def attempt(check_id: str) -> None:
+        with app.app_context():
+            run_check(check_id)
+
+    threads = [threading.Thread(target=attempt, args=(check_id,)) for check_id in due]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(claims_per_commit) >= len(COUNTRIES)  # every check claimed
+    assert claims_per_commit[0] == 1
+    assert max(claims_per_commit) >= len(COUNTRIES) // 2, claims_per_commit
+    with app.app_context():
+        application = db.session.scalars(select(Application)).one()
+        assert {c.status for c in application.checks} == {"answered"}
