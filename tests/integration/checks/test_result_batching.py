@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,9 +27,17 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "SANDBOX_LATENCY_MS": 300}
 
 
-def test_answers_arriving_together_are_committed_together(
-    app: Flask, client: FlaskClient, auth: dict[str, str]
-) -> None:
+def _writes_per_commit(
+    app: Flask,
+    client: FlaskClient,
+    auth: dict[str, str],
+    counts: Callable[[str, Any], bool],
+    slow_first: float,
+) -> list[int]:
+    """File an application naming :data:`COUNTRIES`, run every check's attempt in a thread
+    of its own at once, and return how many statements that ``counts`` each commit held.
+    The first such commit takes ``slow_first`` seconds (a slow fsync), so that the work
+    arriving meanwhile queues up behind it."""
     body = application_body()
     body["residences"] = [
         {"country": c, "from": f"20{10 + i}-01", "to": f"20{10 + i}-12"}
@@ -42,17 +51,17 @@ def test_answers_arriving_together_are_committed_together(
         engine = db.engine
     assert len(due) == len(COUNTRIES)
 
-    answers_per_commit: list[int] = []
+    per_commit: list[int] = []
 
     def seen(conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.startswith("UPDATE checks") and "answered" in repr(parameters):
-            conn.info["answers"] = conn.info.get("answers", 0) + 1
+        if counts(statement, parameters):
+            conn.info["counted"] = conn.info.get("counted", 0) + 1
 
     def committed(conn: Any) -> None:
-        if conn.info.get("answers"):
-            answers_per_commit.append(conn.info.pop("answers"))
-            if len(answers_per_commit) == 1:
-                time.sleep(0.5)  # a slow fsync: the answers arriving meanwhile queue up
+        if conn.info.get("counted"):
+            per_commit.append(conn.info.pop("counted"))
+            if len(per_commit) == 1:
+                time.sleep(slow_first)
 
     event.listen(engine, "before_cursor_execute", seen)
     event.listen(engine, "commit", committed)
@@ -66,6 +75,16 @@ def test_answers_arriving_together_are_committed_together(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return per_commit
+
+
+def test_answers_arriving_together_are_committed_together(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    def answer(statement: str, parameters: Any) -> bool:
+        return statement.startswith("UPDATE checks") and "answered" in repr(parameters)
+
+    answers_per_commit = _writes_per_commit(app, client, auth, answer, slow_first=0.5)
 
     assert sum(answers_per_commit) == len(COUNTRIES)  # every answer stored, once
     # the first answer's commit was slow; the answers that came in while it ran were
@@ -83,42 +102,12 @@ def test_checks_starting_together_are_claimed_together(
 ) -> None:
     """Twenty attempts starting at once (a filing's fan-out) claim their checks in a few
     transactions, not one each: on SQLite each would wait for the one write lock."""
-    body = application_body()
-    body["residences"] = [
-        {"country": c, "from": f"20{10 + i}-01", "to": f"20{10 + i}-12"}
-        for i, c in enumerate(COUNTRIES)
-    ]
-    assert client.post("/api/v1/applications", json=body, headers=auth).status_code == 201
-    with app.app_context():
-        due = checks.due_check_ids(db.session, utcnow())
-        db.session.rollback()
-        engine = db.engine
 
-    claims_per_commit: list[int] = []
-
-    def seen(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def claim(statement: str, _parameters: Any) -> bool:
         # a claim sets the attempt and the lease, and nothing else (an answer sets status)
-        if statement.startswith("UPDATE checks SET attempts") and "status" not in statement:
-            conn.info["claims"] = conn.info.get("claims", 0) + 1
+        return statement.startswith("UPDATE checks SET attempts") and "status" not in statement
 
-    def committed(conn: Any) -> None:
-        if conn.info.get("claims"):
-            claims_per_commit.append(conn.info.pop("claims"))
-            if len(claims_per_commit) == 1:
-                time.sleep(0.3)  # the first claim's commit is slow: the others queue meanwhile
-
-    event.listen(engine, "before_cursor_execute", seen)
-    event.listen(engine, "commit", committed)
-
-    def attempt(check_id: str) -> None:
-        with app.app_context():
-            run_check(check_id)
-
-    threads = [threading.Thread(target=attempt, args=(check_id,)) for check_id in due]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    claims_per_commit = _writes_per_commit(app, client, auth, claim, slow_first=0.3)
 
     assert sum(claims_per_commit) >= len(COUNTRIES)  # every check claimed
     assert claims_per_commit[0] == 1
