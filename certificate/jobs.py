@@ -146,8 +146,10 @@ def _group_commits(
     found = app.extensions.get(_GROUP_COMMITS)
     if found is None:
         with _GROUP_COMMITS_LOCK:
+            batch = db.engine.dialect.name == "sqlite"  # where writers queue for one lock
             found = app.extensions.setdefault(
-                _GROUP_COMMITS, (GroupCommit(_claim_check), GroupCommit(_store_one))
+                _GROUP_COMMITS,
+                (GroupCommit(_claim_check, batch=batch), GroupCommit(_store_one, batch=batch)),
             )
     return found
 
@@ -195,10 +197,17 @@ class GroupCommit(Generic[T, R]):
     its items are done again one transaction each, so one bad item cannot
     hold back the others. Used for claiming checks and for storing adapter
     results (:func:`run_check`).
+
+    With ``batch=False`` (PostgreSQL, whose writers do not queue for one lock)
+    each item has a transaction of its own, in the calling thread. A batch
+    there would hold one item's row locks and the audit chain's lock while
+    taking the next item's: the reverse of the order in which an agency's
+    answer takes them, and so a deadlock with it.
     """
 
-    def __init__(self, work: Callable[[T], R]) -> None:
+    def __init__(self, work: Callable[[T], R], *, batch: bool = True) -> None:
         self._work = work
+        self._batch = batch
         self._lock = threading.Lock()
         self._queue: list[_Waiting[T, R]] = []
         self._leading = False
@@ -210,13 +219,16 @@ class GroupCommit(Generic[T, R]):
         open transaction would hold the write lock the leader needs.
         """
         mine: _Waiting[T, R] = _Waiting(item)
-        with self._lock:
-            self._queue.append(mine)
-            lead = not self._leading
-            self._leading = True
-        if lead:
-            self._lead()
-        mine.done.wait()
+        if self._batch:
+            with self._lock:
+                self._queue.append(mine)
+                lead = not self._leading
+                self._leading = True
+            if lead:
+                self._lead()
+            mine.done.wait()
+        else:
+            self._alone(mine)
         if mine.error is not None:
             raise mine.error
         return mine.result  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from certificate.admin.models import Decision, PendingAction
 from certificate.agency.models import CheckQuestion
 from certificate.applications.models import Application, ApplicationStatus, Residence
 from certificate.audit import record_event
-from certificate.checks.models import FINAL_STATUSES
+from certificate.checks.models import FINAL_STATUSES, Check
 from certificate.db import DbSession
 from certificate.encryption import keyring
 from certificate.issuance.models import Certificate
@@ -74,6 +74,15 @@ def withdraw(session: DbSession, application: Application, *, now: datetime, act
         ApplicationStatus.AWAITING_IDENTITY.value,
     ):
         raise NotWithdrawable(application.id)
+    # the checks' rows first, then the application's: the order in which an answer takes
+    # them (one racing this withdrawal then waits for it, instead of deadlocking with it)
+    session.scalars(
+        select(Check)
+        .where(Check.application_id == application.id)
+        .order_by(Check.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     application.status = ApplicationStatus.WITHDRAWN.value
     application.withdrawn_at = now
     for check in application.checks:

@@ -23,6 +23,7 @@ from certificate.audit import record_event
 from certificate.checks.models import Check, CheckStatus
 from certificate.checks.service import (
     build_query,
+    lock_check,
     pause_deadline,
     record_answer,
     resume_deadline,
@@ -275,6 +276,7 @@ def answer_query(
     check still waits for an answer until its deadline, so a late one is
     taken). Any pause for a question ends: the agency has answered.
     """
+    lock_check(session, check)  # as stored now: an adapter may have just written it
     if not check.is_final and not _takes_answers(check):
         raise QueryClosed(check.id)
     changed = record_answer(session, check, answer, now=now, actor=actor)

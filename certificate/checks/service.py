@@ -206,17 +206,34 @@ def apply_result(
     )
 
 
+def lock_check(session: DbSession, check: Check) -> None:
+    """Hold the check's row for the rest of the transaction, and reload it as stored.
+
+    Whatever writes a check takes its row before its application's (an
+    answer, an adapter's result); taken the other way round, an answer and a
+    result arriving together on PostgreSQL each wait for the other.
+    """
+    session.scalar(
+        select(Check)
+        .where(Check.id == check.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def application_withdrawn(session: DbSession, check: Check) -> bool:
     """Whether the check's application was withdrawn, read under a row lock.
 
     ``withdraw`` updates the application row, so on PostgreSQL an answer
     racing a withdrawal waits for it here and then sees it; SQLite serialises
-    writers anyway.
+    writers anyway. The lock (``FOR NO KEY UPDATE``) is the one an update
+    takes: rows that merely refer to the application (an audit or outbox row
+    written meanwhile) are not held up by it.
     """
     status = session.scalar(
         select(Application.status)
         .where(Application.id == check.application_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     return status == ApplicationStatus.WITHDRAWN.value
@@ -258,6 +275,7 @@ def record_answer(
     raises ConflictingAnswer. Once the application is withdrawn every answer
     raises ApplicationWithdrawn, and nothing is stored.
     """
+    lock_check(session, check)
     if application_withdrawn(session, check):
         raise ApplicationWithdrawn(check.id)
     records = _records_payload(answer.records)
