@@ -244,11 +244,17 @@ class _Text(Flowable):
         self.style = style
         self.base_dir = base_dir
         self._para: Flowable | None = None
+        # a table wraps each cell several times: the paragraph is built once, and again
+        # only for another width when its lines are ordered by hand (right-to-left text)
+        self._built_for: float | None = None
+        self._by_width = not needs_shaping(text) and not (
+            base_dir_is_ltr(base_dir) and not RTL_CHAR.search(text)
+        )
 
     def _build(self, avail_width: float) -> Flowable:
         if needs_shaping(self.text):
             return ShapedText(self.text, self.style, self.base_dir)
-        if base_dir_is_ltr(self.base_dir) and not RTL_CHAR.search(self.text):
+        if not self._by_width:
             markup = "<br/>".join(
                 _markup(line, self.style.fontName, self.style.fontSize)
                 for line in self.text.split("\n")
@@ -267,7 +273,8 @@ class _Text(Flowable):
         return Paragraph(markup, self.style)
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
-        self._para = self._build(availWidth)
+        if self._para is None or (self._by_width and self._built_for != availWidth):
+            self._para, self._built_for = self._build(availWidth), availWidth
         width, height = self._para.wrap(availWidth, availHeight)
         self.width, self.height = width, height
         return width, height
@@ -290,9 +297,9 @@ def base_dir_is_ltr(base_dir: str | None) -> bool:
 class _QrCode(Flowable):
     """The verification QR code, drawn as vector modules on a white square."""
 
-    def __init__(self, content: str, symbol_size: float = QR_SYMBOL_SIZE):
+    def __init__(self, matrix: list[list[bool]], symbol_size: float = QR_SYMBOL_SIZE):
         super().__init__()
-        self.matrix = qr_matrix(make_qr(content))
+        self.matrix = matrix
         self.module = symbol_size / len(self.matrix)
         self.quiet = QR_QUIET_MODULES * self.module
         self.width = self.height = symbol_size + 2 * self.quiet
@@ -363,8 +370,9 @@ class _Styles:
 class _Builder:
     """Builds the flowables of one certificate at one base text size."""
 
-    def __init__(self, doc: CertificateDocument, base_size: float):
+    def __init__(self, doc: CertificateDocument, base_size: float, qr: list[list[bool]]):
         self.doc = doc
+        self.qr = qr
         self.rtl = doc.language in RTL_LANGUAGES
         self.t = labels(doc.language)
         self.s = _Styles(base_size, self.rtl)
@@ -606,7 +614,7 @@ class _Builder:
             self.label(self.t["verify_heading"], s.make(0.95, bold=True, colour=NAVY)),
         )
         alt = self.t["qr_alt"].format(number=self.doc.certificate_id, url=self.doc.verify_url)
-        qr_code = self.under(verification, "Figure", _QrCode(self.doc.verify_url), alt=alt)
+        qr_code = self.under(verification, "Figure", _QrCode(self.qr), alt=alt)
         qr_column = [
             qr_code,
             Spacer(0, 1 * mm),
@@ -931,10 +939,11 @@ def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _render_at(
-    doc: CertificateDocument, base_size: float, total: int | None = None
+    doc: CertificateDocument, base_size: float, qr: list[list[bool]], total: int | None = None
 ) -> tuple[bytes, int, Structure]:
-    """The untagged PDF at ``base_size``, its page count, and its structure tree."""
-    builder = _Builder(doc, base_size)
+    """The untagged PDF at ``base_size``, its page count, and its structure tree
+    (``qr``: the verification QR code's modules, built once for every size tried)."""
+    builder = _Builder(doc, base_size, qr)
     pages: list[int] = []
     buffer = io.BytesIO()
     template = BaseDocTemplate(
@@ -964,10 +973,12 @@ def _render_at(
     return buffer.getvalue(), len(pages), builder.tags
 
 
-def _render_one_page(doc: CertificateDocument, base_size: float) -> tuple[bytes, Structure] | None:
+def _render_one_page(
+    doc: CertificateDocument, base_size: float, qr: list[list[bool]]
+) -> tuple[bytes, Structure] | None:
     """The PDF at ``base_size`` and its structure, or None if it does not fit on one page."""
     try:
-        pdf, page_count, structure = _render_at(doc, base_size, total=1)
+        pdf, page_count, structure = _render_at(doc, base_size, qr, total=1)
     except LayoutError:
         return None
     return (pdf, structure) if page_count == 1 else None
@@ -986,21 +997,22 @@ def render_certificate_pdf(doc: CertificateDocument) -> bytes:
     """
     register_fonts()
     labels(doc.language)  # fail early on an unknown language
-    best = _render_one_page(doc, FONT_SIZES[0])  # the usual case
+    qr = qr_matrix(make_qr(doc.verify_url))  # once: a long certificate is laid out at several sizes
+    best = _render_one_page(doc, FONT_SIZES[0], qr)  # the usual case
     if best is not None:
         return write_structure(*best)
     low, high = 1, len(FONT_SIZES) - 1  # binary search: smaller text, fewer pages
     while low <= high:
         middle = (low + high) // 2
-        rendered = _render_one_page(doc, FONT_SIZES[middle])
+        rendered = _render_one_page(doc, FONT_SIZES[middle], qr)
         if rendered is None:
             low = middle + 1
         else:
             best, high = rendered, middle - 1
     if best is not None:
         return write_structure(*best)
-    _, pages, _ = _render_at(doc, MULTI_PAGE_SIZE)  # count the pages, then number them
-    pdf, printed, structure = _render_at(doc, MULTI_PAGE_SIZE, total=pages)
+    _, pages, _ = _render_at(doc, MULTI_PAGE_SIZE, qr)  # count the pages, then number them
+    pdf, printed, structure = _render_at(doc, MULTI_PAGE_SIZE, qr, total=pages)
     if printed != pages:  # pragma: no cover - the footer sits outside the frame
         raise RuntimeError(f"certificate {doc.certificate_id}: page count moved on re-render")
     return write_structure(pdf, structure)
