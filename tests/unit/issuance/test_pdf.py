@@ -20,8 +20,16 @@ import zxingcpp
 
 from certificate.issuance.document import CertificateDocument, CountryLine, RecordLine
 from certificate.issuance.i18n import LANGUAGES, OUTCOMES, labels, outcome_phrase
-from certificate.issuance.pdf import QR_SYMBOL_SIZE, render_certificate_pdf
-from certificate.issuance.qr import MAX_VERSION, make_qr, qr_version
+from certificate.issuance.pdf import (
+    FONT_SIZES,
+    FRAME_HEIGHT,
+    QR_SYMBOL_SIZE,
+    _render_one_page,
+    _size_by_measure,
+    _story_height,
+    render_certificate_pdf,
+)
+from certificate.issuance.qr import MAX_VERSION, make_qr, qr_matrix, qr_version
 
 BASE_URL = "http://127.0.0.1:5000"
 RENDER_DPI = 200
@@ -196,6 +204,23 @@ def test_many_records_still_one_page() -> None:
     many = ("FR", "DE", "ES", "IT", "US", "GB")
     pdf = render_certificate_pdf(make_document(records_in=many))
     assert len(pdfium.PdfDocument(pdf)) == 1
+
+
+@pytest.mark.parametrize(("language", "records_in"), [("en", ("DE", "US")), ("ar", ("FR", "DE"))])
+def test_the_measured_height_agrees_with_the_page_at_every_size(
+    language: str, records_in: tuple[str, ...]
+) -> None:
+    """The text size of a long certificate is chosen by measuring its content; the page,
+    laid out for real, must agree at every size on whether it fits."""
+    doc = make_document(language, records_in=records_in)
+    qr = qr_matrix(make_qr(doc.verify_url))
+    fits_by_measure = [_story_height(doc, size, qr) <= FRAME_HEIGHT for size in FONT_SIZES]
+    fits_on_page = [_render_one_page(doc, size, qr) is not None for size in FONT_SIZES]
+    assert fits_by_measure == fits_on_page
+    assert not fits_on_page[0]  # the search has something to find
+    assert fits_on_page[-1]
+    # and the search finds the largest size that fits
+    assert _size_by_measure(doc, qr) == fits_on_page.index(True)
 
 
 def _pdftotext_pages(pdf: bytes, tmp_path: Path) -> list[str]:
