@@ -11,7 +11,7 @@ from datetime import datetime
 
 from certificate.audit import record_event
 from certificate.checks.models import Check, CheckStatus
-from certificate.checks.service import CheckNotFailed, record_answer
+from certificate.checks.service import CheckNotFailed, lock_check, record_answer
 from certificate.db import DbSession
 from country_adapters.base import Answer
 
@@ -35,6 +35,7 @@ def answer_by_hand(
     reason = reason.strip()
     if not reason:
         raise ValueError("a reason is required")
+    lock_check(session, check)  # as stored now: an adapter may have just written it
     if check.status != CheckStatus.FAILED.value:
         raise CheckNotFailed(check.id)
     record_answer(session, check, answer, now=now, actor=actor)

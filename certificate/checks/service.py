@@ -273,9 +273,9 @@ def record_answer(
 
     The same answer again changes nothing; a different answer to a final check
     raises ConflictingAnswer. Once the application is withdrawn every answer
-    raises ApplicationWithdrawn, and nothing is stored.
+    raises ApplicationWithdrawn, and nothing is stored. The caller holds the
+    check's row already (:func:`lock_check`, or a read ``FOR UPDATE``).
     """
-    lock_check(session, check)
     if application_withdrawn(session, check):
         raise ApplicationWithdrawn(check.id)
     records = _records_payload(answer.records)
