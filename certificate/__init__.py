@@ -16,6 +16,7 @@ from certificate.db import configure_sqlite, db, private_sqlite_file
 from certificate.extensions import csrf, login_manager, migrate
 from certificate.observability import configure_logging
 from certificate.resources import migrations_folder, templates_folder
+from certificate.web.transaction import reads_without_the_write_lock
 
 # Every feature is a package (or module) with ``init_app(app)`` that registers
 # its blueprints, CLI commands, periodic tasks, navigation links and API
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             private_sqlite_file(db.engine)
             configure_sqlite(db.engine)
+    reads_without_the_write_lock(app)  # before any other hook can begin a transaction
     migrate.init_app(app, db, directory=migrations_folder(), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

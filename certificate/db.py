@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,7 +103,44 @@ def configure_sqlite(engine: Engine, *, durable: bool = True) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if _READS_ONLY.get() else "BEGIN IMMEDIATE")
+
+
+#: True while the current context only reads (a page or API read): its transactions on
+#: SQLite then begin with a plain ``BEGIN`` and never wait for, or hold, the write lock.
+_READS_ONLY: ContextVar[bool] = ContextVar("ipc_reads_only", default=False)
+
+
+def reads_only() -> Token[bool]:
+    """Declare that the current context (a request) only reads, until :func:`end_reads_only`.
+
+    Its transactions on SQLite begin without the write lock, so a page read
+    neither waits behind a writer nor holds writers up (WAL readers see the
+    last commit). Code that turns out to write calls :func:`begin_writing`
+    first, as every :func:`~certificate.web.transaction.transactional` view does.
+    """
+    return _READS_ONLY.set(True)
+
+
+def end_reads_only(token: Token[bool]) -> None:
+    """Undo :func:`reads_only` (at the end of the request)."""
+    _READS_ONLY.reset(token)
+
+
+def begin_writing(session: DbSession) -> None:
+    """From here on the current context writes: its transactions take the write lock first.
+
+    A read-only transaction still open is ended (it holds nothing to keep: the
+    objects it loaded are read again), so that the writes begin ``IMMEDIATE``.
+    On SQLite a transaction that read and then tries to write fails at once if
+    another writer committed in between, whatever the busy timeout.
+    """
+    if not _READS_ONLY.get():
+        return
+    _READS_ONLY.set(False)
+    plain = session() if isinstance(session, scoped_session) else session
+    if plain.in_transaction() and not (plain.new or plain.dirty or plain.deleted):
+        plain.rollback()
 
 
 DbSession = Session | scoped_session[Any]

@@ -32,9 +32,9 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
-from flask import g
+from flask import Flask, g, request
 
-from certificate.db import db
+from certificate.db import begin_writing, db, end_reads_only, reads_only
 
 F = TypeVar("F", bound=Callable[..., Any])
 DomainErrors = Mapping[type[Exception], Callable[[Any], Any]]
@@ -63,6 +63,32 @@ def discard(*response: Any) -> NoReturn:
     raise _Discarded(response[0] if len(response) == 1 else response)
 
 
+#: Requests that only read, unless their view is :func:`transactional` (``HEAD`` and
+#: ``OPTIONS`` as ``GET``).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READS_ONLY_TOKEN = "ipc_reads_only"
+
+
+def reads_without_the_write_lock(app: Flask) -> None:
+    """Let every ``GET`` begin its transactions as reads (:func:`certificate.db.reads_only`).
+
+    Registered before every other hook, so that no transaction of the request
+    begins before it; a :func:`transactional` view (or a hook that writes)
+    switches to writing when it starts.
+    """
+
+    @app.before_request
+    def _reads_only() -> None:
+        if request.method in SAFE_METHODS:
+            g.setdefault(_READS_ONLY_TOKEN, reads_only())
+
+    @app.teardown_request
+    def _done(_exc: BaseException | None) -> None:
+        token = g.pop(_READS_ONLY_TOKEN, None)
+        if token is not None:
+            end_reads_only(token)
+
+
 def transactional(
     errors: DomainErrors | None = None, *, commit_on_error: bool = False
 ) -> Callable[[F], F]:
@@ -72,6 +98,7 @@ def transactional(
     def decorate(view: F) -> F:
         @wraps(view)
         def run(*args: Any, **kwargs: Any) -> Any:
+            begin_writing(db.session)  # a page read (GET) that writes takes the write lock first
             g.pop(_AFTER_COMMIT, None)
             try:
                 result = view(*args, **kwargs)
