@@ -80,11 +80,11 @@ def remember_choice(app: Flask) -> None:
         chosen = supported(request.args.get("lang"))
         if chosen is None or is_api_request(request) or request.method != "GET":
             return
-        from certificate.db import begin_writing, db
-
-        begin_writing(db.session)  # a page read that stores the account's language
         user = current_user
         if getattr(user, "is_authenticated", False) and getattr(user, "language", None) != chosen:
+            from certificate.db import begin_writing, db
+
+            begin_writing(db.session)  # a page read that stores the account's language
             user.language = chosen
             db.session.commit()
 
