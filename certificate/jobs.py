@@ -159,7 +159,9 @@ _GROUP_COMMITS_LOCK = threading.Lock()
 
 
 def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> bool:
-    """Apply one adapter result in the session's transaction; True when the check is final."""
+    """Apply one adapter result in the session's transaction; True when it left no check of
+    the application open, so that issuance is due (twenty answers arriving together: the
+    last one stored, not every one, goes on to issue)."""
     settings = current_app.config
     # locked: an answer the agency API stored meanwhile must not be overwritten
     check = db.session.get(Check, check_id, populate_existing=True, with_for_update=True)
@@ -174,7 +176,7 @@ def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> boo
         retry_cap=float(settings["RETRY_MAX_SECONDS"]),
         max_attempts=int(settings["MAX_ATTEMPTS"]),
     )
-    return check.is_final
+    return check.is_final and not checks.any_open(db.session, check.application_id)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Exists, or_, select
 
 from certificate.applications.models import Application, ApplicationStatus
 from certificate.audit import record_event
@@ -341,6 +341,30 @@ def all_final(application: Application) -> bool:
     return all(check.status in FINAL_STATUSES for check in application.checks)
 
 
+def any_open(session: DbSession, application_id: str) -> bool:
+    """Whether some check of the application is still open, as this transaction sees it.
+
+    Asked by whoever just made a check final, to know whether issuance is now
+    due. An answer holds the application's row (:func:`application_withdrawn`)
+    until it commits, so of two answers completing an application together on
+    PostgreSQL the second waits for the first and then sees it: the last one
+    finds nothing open.
+    """
+    return bool(session.scalar(select(_open_check(application_id))))
+
+
+def _open_check(application_id: Any) -> Exists:
+    """EXISTS a check of ``application_id`` (a value, or a column to correlate) not final."""
+    return (
+        select(Check.id)
+        .where(
+            Check.application_id == application_id,
+            Check.status.not_in([s.value for s in FINAL_STATUSES]),
+        )
+        .exists()
+    )
+
+
 def applications_awaiting_issuance(
     session: DbSession, now: datetime | None = None, limit: int = 200
 ) -> list[str]:
@@ -348,14 +372,7 @@ def applications_awaiting_issuance(
 
     With ``now``, one whose issuance failed is left out until its retry is due.
     """
-    open_check = (
-        select(Check.id)
-        .where(
-            Check.application_id == Application.id,
-            Check.status.not_in([s.value for s in FINAL_STATUSES]),
-        )
-        .exists()
-    )
+    open_check = _open_check(Application.id)
     return list(
         session.scalars(
             select(Application.id)

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
 
+from certificate import jobs
 from certificate.applications.models import Application
 from certificate.checks import service as checks
 from certificate.db import db, utcnow
@@ -125,3 +126,28 @@ def test_checks_starting_together_are_claimed_together(
     with app.app_context():
         application = db.session.scalars(select(Application)).one()
         assert {c.status for c in application.checks} == {"answered"}
+
+
+def test_only_the_answer_that_completes_the_application_goes_on_to_issue(
+    app: Flask, client: FlaskClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every thread whose check became final used to try issuance, each a write of its own
+    (on SQLite, one wait for the write lock each) while the one that won rendered."""
+    calls: list[str] = []
+    issue = jobs.issue_for
+
+    def counted(application_id: str) -> None:
+        calls.append(application_id)
+        issue(application_id)
+
+    monkeypatch.setattr(jobs, "issue_for", counted)
+
+    def answer(statement: str, parameters: Any) -> bool:
+        return statement.startswith("UPDATE checks") and "answered" in repr(parameters)
+
+    assert sum(_writes_per_commit(app, client, auth, answer, slow_first=0.2)) == len(COUNTRIES)
+    with app.app_context():
+        application = db.session.scalars(select(Application)).one()
+        assert {c.status for c in application.checks} == {"answered"}
+        assert len(application.certificates) == 1
+    assert calls == [application.id]
