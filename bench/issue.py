@@ -192,20 +192,20 @@ class LibraryFloor:
         return output.getvalue()
 
     def _bare_pdf(self, verify_url: str) -> bytes:
-        import qrcode
-        from qrcode.constants import ERROR_CORRECT_M
+        import zxingcpp
         from reportlab.lib.pagesizes import A4
         from reportlab.pdfgen.canvas import Canvas
 
-        qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-        qr.add_data(verify_url)
-        qr.make(fit=True)
+        code = zxingcpp.create_barcode(verify_url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+        modules = memoryview(code.to_image(scale=1, add_quiet_zones=False))
+        width, pixels = modules.shape[0], modules.tobytes()
+        matrix = [[pixels[r * width + c] == 0 for c in range(width)] for r in range(width)]
         buffer = io.BytesIO()
         canvas = Canvas(buffer, pagesize=A4)
         canvas.setFont("Helvetica-Bold", 14)
         canvas.drawString(72, 770, "International Police Certificate")
         path = canvas.beginPath()
-        for row_no, row in enumerate(qr.get_matrix()):
+        for row_no, row in enumerate(matrix):
             for col_no, dark in enumerate(row):
                 if dark:
                     path.rect(400 + col_no * 2, 780 - row_no * 2, 2, 2)

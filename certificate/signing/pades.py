@@ -378,7 +378,6 @@ def sign_pdf(
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     if verify_url:
@@ -387,16 +386,7 @@ def sign_pdf(
             info = info_ref.get_object()
             info[generic.NameObject(VERIFY_URL_INFO_KEY)] = generic.TextStringObject(verify_url)
             writer.update_container(info)
-    key_der = credentials.key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    signer = signers.SimpleSigner(
-        signing_cert=_asn1_cert(credentials.certificate),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in credentials.chain]),
-    )
+    signer, reserved = _prepared_signer(credentials)
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -407,8 +397,56 @@ def sign_pdf(
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     output = io.BytesIO()
-    signers.sign_pdf(writer, metadata, signer=signer, output=output)
+    signers.sign_pdf(writer, metadata, signer=signer, output=output, bytes_reserved=reserved)
     return output.getvalue()
+
+
+_PREPARED: dict[bytes, tuple[Any, int]] = {}
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepared_signer(credentials: PadesCredentials) -> tuple[Any, int]:
+    """pyHanko's signer for ``credentials``, and the room its signature takes in the PDF.
+
+    Both depend on the credentials alone, so they are made once per signing
+    certificate. Left to itself, pyHanko finds the room by signing a dummy
+    digest before every real signature: a third of each signing's time. The
+    room is found the same way, once, with pyHanko's own margin.
+    """
+    fingerprint = credentials.certificate.fingerprint(hashes.SHA256())
+    with _PREPARED_LOCK:
+        found = _PREPARED.get(fingerprint)
+    if found is not None:
+        return found
+    import asyncio
+
+    from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key_der = credentials.key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=_asn1_cert(credentials.certificate),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(c) for c in credentials.chain]),
+    )
+    dummy = signer.async_sign(
+        hashes.Hash(hashes.SHA256()).finalize(),
+        "sha256",
+        dry_run=True,
+        use_pades=True,
+        signed_attr_settings=PdfCMSSignedAttributes(signing_time=datetime.now().astimezone()),
+    )
+    hex_length = 2 * len(asyncio.run(dummy).dump())  # the signature is written in hex
+    prepared = (signer, hex_length + 2 * (hex_length // 4))  # pyHanko's margin: half again
+    with _PREPARED_LOCK:
+        if len(_PREPARED) > 8:  # renewed certificates: keep the map small
+            _PREPARED.clear()
+        return _PREPARED.setdefault(fingerprint, prepared)
 
 
 # --------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from certificate.issuance.pdf import (
     _story_height,
     render_certificate_pdf,
 )
-from certificate.issuance.qr import MAX_VERSION, make_qr, qr_matrix, qr_version
+from certificate.issuance.qr import MAX_VERSION, make_qr
 
 BASE_URL = "http://127.0.0.1:5000"
 RENDER_DPI = 200
@@ -213,7 +213,7 @@ def test_the_measured_height_agrees_with_the_page_at_every_size(
     """The text size of a long certificate is chosen by measuring its content; the page,
     laid out for real, must agree at every size on whether it fits."""
     doc = make_document(language, records_in=records_in)
-    qr = qr_matrix(make_qr(doc.verify_url))
+    qr = make_qr(doc.verify_url).matrix
     fits_by_measure = [_story_height(doc, size, qr) <= FRAME_HEIGHT for size in FONT_SIZES]
     fits_on_page = [_render_one_page(doc, size, qr) is not None for size in FONT_SIZES]
     assert fits_by_measure == fits_on_page
@@ -284,15 +284,44 @@ def test_qr_is_printed_at_least_35_mm_wide(rendered: dict[tuple[str, bool], byte
 
 def test_qr_version_of_a_realistic_token_is_at_most_20() -> None:
     qr = make_qr(VERIFY_URL)
-    assert qr_version(qr) <= MAX_VERSION == 20
+    assert qr.version <= MAX_VERSION == 20
 
 
 def test_qr_uses_the_smallest_version_and_level_m() -> None:
+    short = make_qr("https://ipc.example.org/v#abc")
+    assert short.error_correction == "M"
+    assert short.version == 3  # 29 bytes: too many for version 2-M (26)
+    # a run of digits is encoded more densely than bytes: 27 characters fit version 2
+    assert make_qr("http://127.0.0.1:5000/v#abc").version == 2
+
+
+@pytest.mark.parametrize("length", [150, 300, 450, 580])
+def test_qr_symbols_are_the_standard_encoding_of_their_content(length: int) -> None:
+    """The symbol is, module for module, what another encoder (the pure-Python ``qrcode``
+    package) builds for the same content at level M and the same version, with one of
+    the eight masks: the mask is the encoder's choice, all else is fixed by ISO 18004.
+    (The address has no run of digits: the encoder would give such a run a denser
+    segment of its own, where ``qrcode`` keeps one byte segment. The rendered pages'
+    codes, with digits, are decoded in the integration tests.)"""
+    from qrcode import QRCode
     from qrcode.constants import ERROR_CORRECT_M
 
-    short = make_qr(f"{BASE_URL}/v#abc")
-    assert short.error_correction == ERROR_CORRECT_M
-    assert qr_version(short) == 3  # 30 bytes: too many for version 2-M (26)
+    content = f"https://certificates.example.org/v#{jws_like(length)}"
+    symbol = make_qr(content)
+    fitted = QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    fitted.add_data(content, optimize=0)
+    fitted.make(fit=True)
+    assert symbol.version == fitted.version  # the smallest version that holds it
+
+    def masked(mask: int) -> tuple[tuple[bool, ...], ...]:
+        other = QRCode(
+            version=symbol.version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=mask
+        )
+        other.add_data(content, optimize=0)
+        other.make(fit=False)
+        return tuple(tuple(bool(m) for m in row) for row in other.get_matrix())
+
+    assert any(masked(mask) == symbol.matrix for mask in range(8))
 
 
 def test_qr_refuses_content_beyond_version_20() -> None:
