@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.interfaces import ORMOption
 
 from certificate.api_common import json_body, parse, respond
 from certificate.applications import service
 from certificate.applications.models import Application
-from certificate.applications.presenters import application_out
+from certificate.applications.presenters import APPLICATION_OUT_LOADING, application_out
 from certificate.applications.schemas import ApplicationIn, ApplicationList, ApplicationOut
 from certificate.audit import record_event
 from certificate.auth.bearer import api_user, require_bearer
@@ -47,9 +50,9 @@ def _not_found() -> ApiError:
     return ApiError(404, "not_found", N_("No such application."))
 
 
-def _owned(user: User, application_id: str) -> Application:
+def _owned(user: User, application_id: str, loading: Sequence[ORMOption] = ()) -> Application:
     try:
-        return service.get_owned(db.session, user, application_id)
+        return service.get_owned(db.session, user, application_id, loading=loading)
     except service.ApplicationNotFound as exc:
         raise _not_found() from exc
 
@@ -171,7 +174,7 @@ def list_applications() -> ResponseReturnValue:
 @require_bearer(Role.APPLICANT)
 def read(application_id: str) -> ResponseReturnValue:
     """One of the caller's applications."""
-    application = _owned(api_user(), application_id)
+    application = _owned(api_user(), application_id, APPLICATION_OUT_LOADING)
     return respond(
         application_out(application, base_url=current_app.config["BASE_URL"], now=utcnow())
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import selectinload
+
 from certificate.applications.models import Application
 from certificate.applications.schemas import (
     ApplicantOut,
@@ -13,12 +15,22 @@ from certificate.applications.schemas import (
     IdentityOut,
     LatinNameOut,
 )
+from certificate.checks.models import Check
 from certificate.identity.service import identity_view
 from certificate.issuance.service import verify_url
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+#: What :func:`application_out` reads, each in one query. Not a check's records: they are
+#: sealed (kilobytes of ciphertext each, opened on load) and the view does not show them.
+APPLICATION_OUT_LOADING = (
+    selectinload(Application.checks).defer(Check.records),
+    selectinload(Application.certificates),
+    selectinload(Application.identity_proof),
+)
 
 
 def application_out(application: Application, *, base_url: str, now: datetime) -> ApplicationOut:

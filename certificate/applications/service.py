@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm.interfaces import ORMOption
 
 from certificate.applications.models import Application, IdempotencyKey, Residence
 from certificate.applications.schemas import ApplicationIn
@@ -154,9 +155,13 @@ def _new_check(
     )
 
 
-def get_owned(session: DbSession, user: User, application_id: str) -> Application:
-    """The user's own application; ApplicationNotFound for anyone else's."""
-    application = session.get(Application, application_id)
+def get_owned(
+    session: DbSession, user: User, application_id: str, *, loading: Sequence[ORMOption] = ()
+) -> Application:
+    """The user's own application; ApplicationNotFound for anyone else's. ``loading``: the
+    loader options of what the caller reads (such as :data:`~certificate.applications.
+    presenters.APPLICATION_OUT_LOADING`)."""
+    application = session.get(Application, application_id, options=loading)
     if application is None or application.user_id != user.id:
         raise ApplicationNotFound(application_id)
     return application

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from certificate.applications.models import Application
 from certificate.audit import AuditEvent, verify_chain
@@ -150,6 +150,37 @@ def test_only_the_owner_sees_an_application(
         assert client.get(pdf_url, headers=headers).status_code == 401
         assert client.get("/api/v1/applications", headers=headers).status_code == 401
     assert client.post("/api/v1/applications", json=application_body()).status_code == 401
+
+
+def test_reading_an_application_leaves_the_checks_records_sealed(
+    app: Flask, client: FlaskClient, auth: dict[str, str]
+) -> None:
+    """A client polling its application (every check's status) reads no check's records:
+    they are sealed, kilobytes each, and the answer does not carry them."""
+    body = application_body()
+    body["residences"] = [
+        {"country": c, "from": f"20{10 + i}-01", "to": f"20{10 + i}-12"}
+        for i, c in enumerate(["KE", "TH", "NG", "GB"])
+    ]
+    app_id = client.post("/api/v1/applications", json=body, headers=auth).get_json()["id"]
+    drain(app)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = client.get(f"/api/v1/applications/{app_id}", headers=auth).get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [c["status"] for c in answer["checks"]] == ["answered"] * 4
+    assert answer["certificate"] is not None
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert any("checks.outcome" in s for s in reads)
+    assert not any("checks.records" in s for s in reads)
 
 
 def test_accounts_and_tokens_refuse_bad_input(client: FlaskClient) -> None:
