@@ -8,6 +8,7 @@ the sources say, with no compiled file that could fall out of date.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -41,16 +42,35 @@ def _compiled(path: Path, mtime_ns: int) -> NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
+#: The source English: messages as written.
+_SOURCE = NullTranslations()
+#: How long a language's catalogue is served before its file is looked at again for an
+#: edit. Every message of a page or a certificate asks for its catalogue: a stat each
+#: time cost a certificate's layout some 1,000 system calls.
+RECHECK_SECONDS = 1.0
+_served: dict[str, tuple[float, NullTranslations]] = {}
+
+
 def translations(code: str) -> NullTranslations:
-    """The compiled catalogue of ``code``: the source English for ``en`` or a missing file."""
+    """The compiled catalogue of ``code``: the source English for ``en`` or a missing file.
+
+    An edited ``.po`` file is compiled again and served within
+    :data:`RECHECK_SECONDS`, without a restart.
+    """
     if code == DEFAULT:
-        return NullTranslations()
+        return _SOURCE
+    now = time.monotonic()
+    served = _served.get(code)
+    if served is not None and now - served[0] < RECHECK_SECONDS:
+        return served[1]
     path = po_path(code)
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = 0
-    return _compiled(path, mtime)
+    catalogue = _compiled(path, mtime)
+    _served[code] = (now, catalogue)
+    return catalogue
 
 
 def gettext_in(code: str, message: str, **values: Any) -> str:

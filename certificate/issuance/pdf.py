@@ -248,12 +248,13 @@ class _Text(Flowable):
         # a table wraps each cell several times: the paragraph is built once, and again
         # only for another width when its lines are ordered by hand (right-to-left text)
         self._built_for: float | None = None
-        self._by_width = not needs_shaping(text) and not (
+        self._shaped = needs_shaping(text)
+        self._by_width = not self._shaped and not (
             base_dir_is_ltr(base_dir) and not RTL_CHAR.search(text)
         )
 
     def _build(self, avail_width: float) -> Flowable:
-        if needs_shaping(self.text):
+        if self._shaped:
             return ShapedText(self.text, self.style, self.base_dir)
         if not self._by_width:
             markup = "<br/>".join(

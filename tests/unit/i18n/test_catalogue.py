@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -66,3 +67,31 @@ def test_every_language_translates_every_string_with_the_same_placeholders(code:
 def test_the_placeholder_check_catches_a_translation_that_adds_one() -> None:
     english, translation = "Valid until", "Valable jusqu’au %(date)s"
     assert sorted(PLACEHOLDER.findall(translation)) != sorted(PLACEHOLDER.findall(english))
+
+
+def test_an_edited_catalogue_is_served_within_the_recheck_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A catalogue is looked up for every message; its file is looked at again for an edit
+    once per :data:`RECHECK_SECONDS`, not on every message."""
+    from certificate.i18n import catalogue
+
+    clock = [1000.0]
+    monkeypatch.setattr(catalogue, "TRANSLATIONS", tmp_path)
+    monkeypatch.setattr(catalogue, "_served", {})
+    monkeypatch.setattr(catalogue.time, "monotonic", lambda: clock[0])
+    source = catalogue.po_path("fr")
+    source.parent.mkdir(parents=True)
+
+    def write(translation: str, mtime_ns: int) -> None:
+        source.write_text(f'msgid "Hello"\nmsgstr "{translation}"\n', encoding="utf-8")
+        os.utime(source, ns=(mtime_ns, mtime_ns))
+
+    write("Bonjour", 10**18)
+    assert catalogue.translations("fr").gettext("Hello") == "Bonjour"
+    write("Salut", 2 * 10**18)
+    clock[0] += catalogue.RECHECK_SECONDS / 2
+    assert catalogue.translations("fr").gettext("Hello") == "Bonjour"  # not looked at yet
+    clock[0] += catalogue.RECHECK_SECONDS
+    assert catalogue.translations("fr").gettext("Hello") == "Salut"
+    assert catalogue.translations("en").gettext("Hello") == "Hello"
