@@ -12,7 +12,8 @@ Where the counts live:
 * ``IPC_RATE_LIMIT_STORAGE_URL`` set (``redis://host:port/db``): limits'
   Redis storage. Every hit is one atomic ``INCR``: the limit is exact across
   any number of processes and machines.
-* Unset: the service's own database, through :class:`BatchedDatabaseStorage`.
+* Unset: the service's database, through :class:`BatchedDatabaseStorage`
+  (on SQLite a file of their own beside it, :func:`counters_url`).
   A process counts hits in memory and adds them to the shared
   ``rate_limit_counters`` row once every ``IPC_RATE_LIMIT_BATCH`` hits of a
   client (default 5), reading back the total of every process. A
@@ -39,7 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
@@ -49,6 +50,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    Table,
     bindparam,
     case,
     create_engine,
@@ -57,9 +59,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.schema import CreateIndex, CreateTable
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -121,6 +124,34 @@ class _Window:
     pending: int = 0  # this process's hits not yet added to the shared row
 
 
+def counters_url(database_url: str) -> str:
+    """Where the database store keeps its counts: the service's database, except on SQLite.
+
+    SQLite has one write lock per file. In the service's own file a counter's
+    flush, on the request path, waited for that lock behind the background
+    writes (the verification history, the audit chain's sealing): the slowest
+    verifications waited 80 ms and more for it. A file of their own beside it
+    (``<database>-rate-limits``, like SQLite's own ``-wal``) is locked only by
+    the counts' short upserts. Its rows are counts that may be lost, so it needs
+    no backup.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return database_url
+    if url.database.startswith("file:"):  # an SQLite URI names its own options
+        return database_url
+    return url.set(database=f"{url.database}-rate-limits").render_as_string(hide_password=False)
+
+
+def _create_counters_table(engine: Engine) -> None:
+    """The counters' table in their own SQLite file (every worker starting may try at once)."""
+    table = cast(Table, RateLimitCounter.__table__)
+    with engine.begin() as connection:
+        connection.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            connection.execute(CreateIndex(index, if_not_exists=True))
+
+
 class BatchedDatabaseStorage(Storage):
     """limits' storage interface over the service's database, written in batches.
 
@@ -145,12 +176,14 @@ class BatchedDatabaseStorage(Storage):
         self.batch = max(1, int(batch))
         # Each statement commits by itself (one round trip per flush, no BEGIN or COMMIT);
         # no pre-ping: a connection found dead is replaced when used (driver_statements).
+        database_url = counters_url(database_url)
         autocommit = {} if database_url.startswith("sqlite") else {"isolation_level": "AUTOCOMMIT"}
         self._engine: Engine = create_engine(database_url, **autocommit)
         # Counts are worth less than the disk's wait: a crash may forget the last few
         # flushes (a client then gets a few more requests in that window), nothing else.
         if self._engine.dialect.name == "sqlite":
             configure_sqlite(self._engine, durable=False)
+            _create_counters_table(self._engine)
         else:
             event.listen(self._engine, "connect", _commit_without_waiting_for_disk)
         dialect = self._engine.dialect

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from certificate.db import db
-from tests.conftest import application_body
+from tests.conftest import application_body, issue_certificate, signup_and_token
 
 
 @pytest.fixture
@@ -94,3 +94,44 @@ def test_reads_go_on_while_a_writer_holds_the_lock(
         writer.close()
     write.join(timeout=20)
     assert answers["write"] == 201
+
+
+@pytest.fixture
+def limited_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # every verification flushes its count (the database store's batch of one)
+    return {**app_config, "RATELIMIT_ENABLED": True, "RATE_LIMIT_BATCH": 1}
+
+
+def test_a_verification_counts_itself_while_a_writer_holds_the_lock(
+    make_app: Any, limited_config: dict[str, Any]
+) -> None:
+    """The rate-limit counts live in a file of their own: a verification's count does
+    not wait for the service's write lock (held here by another process, as the history
+    and the audit chain's sealing hold it in turn)."""
+    app = make_app(limited_config)
+    with app.app_context():
+        db.create_all()
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the write lock is SQLite's (PostgreSQL's writers run side by side)")
+        path = db.engine.url.database
+    assert path
+    client = app.test_client()
+    token = issue_certificate(app, client, signup_and_token(client))["token"]
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    answers: list[int] = []
+
+    def verify() -> None:
+        with app.test_client() as own:
+            answers.append(own.post("/api/v1/verify", json={"token": token}).status_code)
+
+    try:
+        thread = threading.Thread(target=verify)
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "a verification waited for the service's write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    thread.join(timeout=40)
+    assert answers == [200]
