@@ -122,6 +122,7 @@ def _claim_check(check_id: str) -> ClaimedCheck | None:
     check = checks.claim(db.session, check_id, utcnow(), lease)
     if check is None:
         return None
+    _keep_for_the_batch(check.application)
     adapter = runtime().registry.get(check.country)
     return ClaimedCheck(
         country=check.country,
@@ -167,6 +168,7 @@ def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> boo
     check = db.session.get(Check, check_id, populate_existing=True, with_for_update=True)
     if check is None:  # pragma: no cover - checks are never deleted while open
         return False
+    _keep_for_the_batch(check.application)
     checks.apply_result(
         db.session,
         check,
@@ -177,6 +179,20 @@ def _store_result(check_id: str, result: Answer | Pending | AdapterError) -> boo
         max_attempts=int(settings["MAX_ATTEMPTS"]),
     )
     return check.is_final and not checks.any_open(db.session, check.application_id)
+
+
+_KEPT = "ipc.kept_for_the_batch"
+
+
+def _keep_for_the_batch(*objects: object) -> None:
+    """Hold ``objects`` until the session's transaction ends (:class:`GroupCommit`).
+
+    A session holds what it loaded weakly: between two checks of one group
+    commit the application they share was collected, and each check loaded it,
+    and its residences, again. Held, the checks of one application claimed or
+    answered together load it once.
+    """
+    db.session.info.setdefault(_KEPT, []).extend(objects)
 
 
 @dataclass
@@ -250,6 +266,8 @@ class GroupCommit(Generic[T, R]):
                 db.session.rollback()
                 for waiting in batch:
                     self._alone(waiting)
+            finally:
+                db.session.info.pop(_KEPT, None)
             for waiting in batch:
                 waiting.done.set()
 
@@ -260,6 +278,8 @@ class GroupCommit(Generic[T, R]):
         except Exception as exc:
             db.session.rollback()
             waiting.result, waiting.error = None, exc
+        finally:
+            db.session.info.pop(_KEPT, None)
 
 
 def issue_for(application_id: str) -> None:
