@@ -183,7 +183,6 @@ class BatchedDatabaseStorage(Storage):
         # flushes (a client then gets a few more requests in that window), nothing else.
         if self._engine.dialect.name == "sqlite":
             configure_sqlite(self._engine, durable=False)
-            _create_counters_table(self._engine)
         else:
             event.listen(self._engine, "connect", _commit_without_waiting_for_disk)
         dialect = self._engine.dialect
@@ -191,6 +190,16 @@ class BatchedDatabaseStorage(Storage):
         self._purge = DriverStatement.compile(_PURGE, dialect)
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
+        # SQLite: the counts' own file gets its table on first use
+        self._table_ready = self._engine.dialect.name != "sqlite"
+
+    def _ready(self) -> None:
+        """Create the counts' table in their own SQLite file, once, when first used: not
+        when the app is built, so that commands which never count (checking a PDF
+        offline) open no file."""
+        if not self._table_ready:
+            _create_counters_table(self._engine)
+            self._table_ready = True
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -214,6 +223,7 @@ class BatchedDatabaseStorage(Storage):
         On the request path, so on the driver's own connection: one statement,
         already compiled, committing by itself (without waiting for the disk).
         """
+        self._ready()
         values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
         rows = fetch(self._engine, self._upsert, values)
         hits, expires_at = rows[0] if rows else (0, 0.0)  # RETURNING always gives the row
@@ -253,6 +263,7 @@ class BatchedDatabaseStorage(Storage):
         """Forget every count, here and in the database."""
         with self._lock:
             self._windows.clear()
+        self._ready()
         with self._engine.begin() as connection:
             return int(connection.execute(delete(RateLimitCounter)).rowcount or 0)
 
@@ -260,6 +271,7 @@ class BatchedDatabaseStorage(Storage):
         """Forget one client's count."""
         with self._lock:
             self._windows.pop(key, None)
+        self._ready()
         with self._engine.begin() as connection:
             connection.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key))
 
