@@ -51,6 +51,7 @@ from certificate.db import db
 from certificate.issuance.claims import encode_outcomes, name_digest
 from certificate.issuance.document import CertificateDocument, CountryLine
 from certificate.issuance.pdf import render_certificate_pdf
+from certificate.issuance.qr import make_qr
 from certificate.runtime import runtime
 
 GOAL = 0.7
@@ -192,14 +193,10 @@ class LibraryFloor:
         return output.getvalue()
 
     def _bare_pdf(self, verify_url: str) -> bytes:
-        import zxingcpp
         from reportlab.lib.pagesizes import A4
         from reportlab.pdfgen.canvas import Canvas
 
-        code = zxingcpp.create_barcode(verify_url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-        modules = memoryview(code.to_image(scale=1, add_quiet_zones=False))
-        width, pixels = modules.shape[0], modules.tobytes()
-        matrix = [[pixels[r * width + c] == 0 for c in range(width)] for r in range(width)]
+        matrix = make_qr(verify_url).matrix  # zxing-cpp's symbol, as the service draws it
         buffer = io.BytesIO()
         canvas = Canvas(buffer, pagesize=A4)
         canvas.setFont("Helvetica-Bold", 14)
