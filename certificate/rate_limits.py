@@ -34,6 +34,7 @@ of proxies: a client could then choose its own address.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -73,6 +74,8 @@ log = logging.getLogger(__name__)
 
 DATABASE_SCHEME = "ipc+database"
 DEFAULT_BATCH = 5
+#: a process deletes the rows of windows that ended an hour ago once in this many flushes
+PURGE_EVERY = 64
 
 
 class RateLimitCounter(Base):
@@ -188,6 +191,7 @@ class BatchedDatabaseStorage(Storage):
         dialect = self._engine.dialect
         self._upsert = DriverStatement.compile(_upsert(dialect.name), dialect)
         self._purge = DriverStatement.compile(_PURGE, dialect)
+        self._flushes = itertools.count(1)  # next() is atomic in CPython: no lock needed
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
         # SQLite: the counts' own file gets its table on first use
@@ -227,8 +231,10 @@ class BatchedDatabaseStorage(Storage):
         values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
         rows = fetch(self._engine, self._upsert, values)
         hits, expires_at = rows[0] if rows else (0, 0.0)  # RETURNING always gives the row
-        # windows that ended long ago: one small delete now and then keeps the table small
-        if hash(key) % 16 == 0:
+        # windows that ended long ago: one small delete every so many flushes keeps the
+        # table small (not by the key's hash: a client whose key hashed to it paid for a
+        # delete on every flush, and one whose did not never did)
+        if next(self._flushes) % PURGE_EVERY == 0:
             execute(self._engine, self._purge, {"before": now - 3600})
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
 

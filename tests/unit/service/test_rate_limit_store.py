@@ -1,0 +1,40 @@
+"""The database rate-limit store keeps its table small: rows of windows that ended an
+hour ago are deleted every so many flushes, whoever the client is."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from certificate.rate_limits import PURGE_EVERY, BatchedDatabaseStorage, counters_url
+
+KEY = "LIMITER/verification/192.0.2.7"
+EXPIRY = 60
+
+
+def test_windows_that_ended_an_hour_ago_are_deleted_every_so_many_flushes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'service.sqlite3'}"
+    store = BatchedDatabaseStorage(database_url=url, batch=1)  # every hit flushes
+    store.reset()
+    engine = create_engine(counters_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO rate_limit_counters VALUES ('old', 9, :ended)"),
+                {"ended": time.time() - 2 * 3600},
+            )
+        for _ in range(PURGE_EVERY - 1):
+            store.incr(KEY, EXPIRY)
+        with engine.connect() as connection:
+            assert (
+                connection.execute(text("SELECT count(*) FROM rate_limit_counters")).scalar() == 2
+            )
+        store.incr(KEY, EXPIRY)
+        with engine.connect() as connection:
+            keys = connection.execute(text("SELECT key, hits FROM rate_limit_counters")).all()
+        assert [tuple(row) for row in keys] == [(KEY, PURGE_EVERY)]
+    finally:
+        engine.dispose()
+        store.dispose()
