@@ -4,7 +4,8 @@ The database is the record of work; the engine only supplies workers. The
 embedded engine is a thread pool inside the web process plus a sweeper
 thread that, every few seconds, re-dispatches due checks, expires overdue
 ones and issues any certificate still owed, so a crash or restart loses
-nothing. Every step is idempotent.
+nothing. Every step is idempotent. Of an install's processes, the one that
+holds the sweeper lease sweeps (certificate/sweeper_lease.py).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from certificate.observability import (
 )
 from certificate.periodic import run_periodic_tasks
 from certificate.runtime import runtime
+from certificate.sweeper_lease import SweeperLease
 from certificate.warmup import prepare
 from country_adapters.base import AdapterError, Answer, CountryAdapter, Pending, Query
 
@@ -475,15 +477,25 @@ class ThreadJobEngine:
             self.submit_check(check_id)
 
     def _sweep_loop(self) -> None:
+        """Sweep every interval while this process holds the install's sweeper lease."""
         interval = float(self.app.config["SWEEP_INTERVAL_SECONDS"]) or 1.0
-        while not self._stopping.is_set():
-            try:
-                self.sweep_once()
-            except OperationalError:
-                log.warning("sweeper: database unavailable, will retry")
-            except Exception:
-                log.exception("sweeper pass failed")
-            self._stopping.wait(interval)
+        with self.app.app_context():  # the database's URL as the app resolved it
+            lease = SweeperLease(db.engine.url.render_as_string(hide_password=False))
+        try:
+            while not self._stopping.is_set():
+                if lease.held():
+                    self._sweep_logged()
+                self._stopping.wait(interval)
+        finally:
+            lease.release()
+
+    def _sweep_logged(self) -> None:
+        try:
+            self.sweep_once()
+        except OperationalError:
+            log.warning("sweeper: database unavailable, will retry")
+        except Exception:
+            log.exception("sweeper pass failed")
 
     def stop(self) -> None:
         """Stop the sweeper and wait for running attempts."""
