@@ -23,6 +23,7 @@ each drawn glyph means to a text extractor, are that module's.
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -986,37 +987,76 @@ def _story_height(doc: CertificateDocument, base_size: float, qr: QrMatrix) -> f
     return total
 
 
-#: How a certificate's height grows with its text size (height ~ size ** this), roughly.
+#: How a certificate's height grows with its text size (height ~ size ** this), roughly:
+#: the first guess, before two measures give the document's own growth.
 _HEIGHT_GROWTH = 1.6
+
+#: The size last found for a certificate of each shape (language, countries, records):
+#: where the next search of that shape starts. A hint only: the search still proves
+#: its answer, so a wrong one costs measures, never a different size.
+_LAST_FOUND: dict[tuple[str, int, int], int] = {}
+_LAST_FOUND_KEPT = 256
+
+
+def _shape(doc: CertificateDocument) -> tuple[str, int, int]:
+    return (doc.language, len(doc.countries), sum(len(line.records) for line in doc.countries))
 
 
 def _size_by_measure(doc: CertificateDocument, qr: QrMatrix) -> int:
     """The index in :data:`FONT_SIZES` of the largest text size at which the content
     fits one page by measure (the smallest size's when none does).
 
-    A measure costs a fraction of a layout. The first, at the largest size, also
-    predicts where the edge lies: a certificate's height grows with about the
-    1.6th power of its text size (between 1.1 and 2.9 on the test documents,
-    fixed parts and line breaks included); from there a step or two finds it.
+    A measure costs a fraction of a layout, but a long certificate's is still
+    ~15 ms, so the search measures as few sizes as it can. It keeps the
+    largest size known not to fit and the smallest known to fit, and its
+    answer is proven when they are neighbours. It starts where the last
+    certificate of the same shape ended, and then tries that size's
+    neighbour: two measures for a certificate like the last one. Otherwise
+    it starts at the largest size and guesses from how the height grows with
+    the size: with about the 1.6th power of the text size (between 1.1 and
+    2.9 on the test documents, fixed parts and line breaks included), and
+    once two sizes are measured, with the power those two show.
     """
+    heights: dict[int, float] = {}
+    too_large, fits = -1, len(FONT_SIZES)  # the answer lies in between, ``fits`` included
+    hint = _LAST_FOUND.get(_shape(doc))
+    while fits - too_large > 1:
+        if not heights:
+            index = 0 if hint is None else hint
+        elif hint is not None and len(heights) == 1:
+            index = hint - 1 if fits == hint else hint + 1  # its neighbour, to prove it
+        else:
+            index = _guess(heights, FRAME_HEIGHT)
+        index = min(max(index, too_large + 1), fits - 1)
+        heights[index] = _story_height(doc, FONT_SIZES[index], qr)
+        if heights[index] <= FRAME_HEIGHT:
+            fits = index
+        else:
+            too_large = index
+    found = min(fits, len(FONT_SIZES) - 1)
+    if len(_LAST_FOUND) >= _LAST_FOUND_KEPT:
+        _LAST_FOUND.clear()
+    _LAST_FOUND[_shape(doc)] = found
+    return found
 
-    def fits(index: int) -> bool:
-        return _story_height(doc, FONT_SIZES[index], qr) <= FRAME_HEIGHT
 
-    largest = _story_height(doc, FONT_SIZES[0], qr)
-    if largest <= FRAME_HEIGHT:
-        return 0
-    predicted = FONT_SIZES[0] * (FRAME_HEIGHT / largest) ** (1 / _HEIGHT_GROWTH)
-    index = min(range(1, len(FONT_SIZES)), key=lambda i: abs(FONT_SIZES[i] - predicted))
-    if fits(index):
-        while index > 1 and fits(index - 1):
-            index -= 1
-        return index
-    while index < len(FONT_SIZES) - 1:
-        index += 1
-        if fits(index):
-            break
-    return index
+def _guess(heights: dict[int, float], room: float) -> int:
+    """The index of the size predicted to fill ``room`` exactly, rounded to the next
+    smaller size: from the two measures nearest to it by the power they show between
+    them, or from the one by :data:`_HEIGHT_GROWTH`."""
+    nearest = sorted(heights, key=lambda i: abs(math.log(heights[i] / room)))[:2]
+    growth = _HEIGHT_GROWTH
+    if len(nearest) == 2:
+        a, b = nearest
+        if heights[a] != heights[b]:
+            measured = math.log(heights[a] / heights[b]) / math.log(FONT_SIZES[a] / FONT_SIZES[b])
+            if measured > 0:
+                growth = measured
+    base = nearest[0]
+    predicted = FONT_SIZES[base] * (room / heights[base]) ** (1 / growth)
+    # the largest size not above the prediction (sizes fall as the index rises)
+    below = [i for i, size in enumerate(FONT_SIZES) if size <= predicted]
+    return below[0] if below else len(FONT_SIZES) - 1
 
 
 def _render_one_page(

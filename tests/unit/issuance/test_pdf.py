@@ -29,7 +29,7 @@ from certificate.issuance.pdf import (
     _story_height,
     render_certificate_pdf,
 )
-from certificate.issuance.qr import MAX_VERSION, make_qr
+from certificate.issuance.qr import MAX_VERSION, QrMatrix, make_qr
 
 BASE_URL = "http://127.0.0.1:5000"
 RENDER_DPI = 200
@@ -221,6 +221,58 @@ def test_the_measured_height_agrees_with_the_page_at_every_size(
     assert fits_on_page[-1]
     # and the search finds the largest size that fits
     assert _size_by_measure(doc, qr) == fits_on_page.index(True)
+
+
+def _counting_measures(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The sizes the search measures, in order (each measured for real)."""
+    from certificate.issuance import pdf
+
+    measured: list[float] = []
+    real = pdf._story_height
+
+    def measure(doc: CertificateDocument, size: float, qr: QrMatrix) -> float:
+        measured.append(size)
+        return real(doc, size, qr)
+
+    monkeypatch.setattr(pdf, "_story_height", measure)
+    monkeypatch.setattr(pdf, "_LAST_FOUND", {})
+    return measured
+
+
+def test_a_certificate_like_the_last_one_is_sized_in_two_measures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    measured = _counting_measures(monkeypatch)
+    first = make_document("en", records_in=("DE", "US"))
+    qr = make_qr(first.verify_url).matrix
+    found = _size_by_measure(first, qr)
+    assert found > 0  # below the largest size: a search with something to find
+    assert len(measured) > 2
+    measured.clear()
+
+    # another holder's certificate of the same shape: the last size, and its neighbour
+    second = make_document("en", records_in=("DE", "US"), verify_url=VERIFY_URL + "x")
+    assert _size_by_measure(second, make_qr(second.verify_url).matrix) == found
+    assert measured == [FONT_SIZES[found], FONT_SIZES[found - 1]]
+
+
+@pytest.mark.parametrize("hint", [0, 1, 9, len(FONT_SIZES) - 1])
+def test_a_wrong_start_costs_measures_but_never_the_size(
+    monkeypatch: pytest.MonkeyPatch, hint: int
+) -> None:
+    from certificate.issuance import pdf
+
+    measured = _counting_measures(monkeypatch)
+    doc = make_document("es", records_in=("FR", "DE", "ES", "IT"))
+    qr = make_qr(doc.verify_url).matrix
+    largest_that_fits = [
+        pdf._story_height(doc, size, qr) <= FRAME_HEIGHT for size in FONT_SIZES
+    ].index(True)
+    assert largest_that_fits not in (0, 1, len(FONT_SIZES) - 1)
+    measured.clear()
+    pdf._LAST_FOUND[pdf._shape(doc)] = hint
+    assert _size_by_measure(doc, qr) == largest_that_fits
+    assert len(measured) == len(set(measured))  # no size measured twice
 
 
 def _pdftotext_pages(pdf: bytes, tmp_path: Path) -> list[str]:
