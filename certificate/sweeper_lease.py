@@ -12,9 +12,10 @@ within one interval (``celery beat``, one per install, does the same for the
 Celery engine).
 
 * PostgreSQL: a session advisory lock, held on a connection of the lease's
-  own. The server releases it when that connection closes, the process dying
-  included; the holder checks its connection at every interval, and a holder
-  whose connection was lost takes the lease anew (or learns that another has).
+  own (which the other processes keep open too, so that asking is one round
+  trip). The server releases it when that connection closes, the process
+  dying included; the holder checks its connection at every interval, and a
+  holder whose connection was lost asks anew at the next.
 * SQLite: an exclusive ``flock`` on ``<database>-sweeper.lock`` beside the
   database, which the kernel releases when the process ends.
 * An in-memory SQLite database belongs to one process: its lease is always held.
@@ -50,6 +51,7 @@ class SweeperLease:
         in_memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
         self._lock_path = None if self._postgres or in_memory else f"{database}-sweeper.lock"
         self._connection: Connection | None = None
+        self._holding = False  # PostgreSQL: whether the connection above holds the lock
         self._file: IO[bytes] | None = None
 
     def held(self) -> bool:
@@ -67,35 +69,33 @@ class SweeperLease:
                 self._connection.close()  # the server releases the session's locks
             self._connection.engine.dispose()
             self._connection = None
+        self._holding = False
         if self._file is not None:
             self._file.close()  # closing the descriptor releases the flock
             self._file = None
 
     def _hold_advisory_lock(self) -> bool:
-        if self._connection is not None:
-            try:
-                self._connection.execute(text("SELECT 1"))
-                return True
-            except SQLAlchemyError:
-                log.warning("sweeper lease: its connection was lost; taking it anew")
-                self.release()
-        engine = create_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        """Ask on the lease's own connection (kept open, holder or not, so that asking
+        is one round trip); a holder checks that its connection, and so the lock, lives."""
+        taken_now = False
         try:
-            connection = engine.connect()
-            taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-            ).scalar()
+            if self._connection is None:
+                engine = create_engine(self._url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+                self._connection = engine.connect()
+            if self._holding:
+                self._connection.execute(text("SELECT 1"))
+            else:
+                lock = text("SELECT pg_try_advisory_lock(:key)")
+                taken_now = bool(self._connection.execute(lock, {"key": LOCK_KEY}).scalar())
+                self._holding = taken_now
         except SQLAlchemyError:
-            engine.dispose()
-            log.warning("sweeper lease: the database is unavailable, will retry")
+            if self._holding:
+                log.warning("sweeper lease: its connection was lost; asking anew")
+            self.release()  # the server has ended the session, and its lock with it
             return False
-        if not taken:
-            connection.close()
-            engine.dispose()
-            return False
-        self._connection = connection
-        log.info("sweeper lease taken: process %d sweeps for the install", os.getpid())
-        return True
+        if taken_now:
+            log.info("sweeper lease taken: process %d sweeps for the install", os.getpid())
+        return self._holding
 
     def _hold_file_lock(self, path: str) -> bool:
         if self._file is not None:
