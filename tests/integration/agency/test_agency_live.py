@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import jwt
@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 from certificate.issuance.claims import decode_outcomes
 from certificate.issuance.i18n import category_words
 from tests.conftest import application_body
-from tests.live import ROOT, LiveService, agency_token, free_port, live_service
+from tests.live import ROOT, LiveService, agency_token, free_port, live_service, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -45,21 +45,6 @@ SETTINGS = {
     "CHECK_DEADLINE_SECONDS": "600",
 }
 FINAL = {"answered", "no_response", "not_covered"}
-
-T = TypeVar("T")
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 15) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
-
 
 # -- processes ---------------------------------------------------------------------------------
 

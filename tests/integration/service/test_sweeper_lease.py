@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 
 from certificate.sweeper_lease import LOCK_KEY, SweeperLease
 from tests.databases import fresh_database, server_url
-from tests.live import LiveService, live_service
+from tests.live import LiveService, live_service, wait_for
 
 #: gunicorn's access log with the answering worker's pid
 ACCESS_LOG = "--access-logformat 'served-by %(p)s %(U)s %(s)s'"
@@ -90,15 +90,6 @@ def _taken_by(log: Path) -> list[int]:
     return [int(pid) for pid in TAKEN.findall(log.read_text())]
 
 
-def _wait_for(condition: object, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s")
-
-
 @pytest.mark.slow
 def test_of_three_gunicorn_workers_one_sweeps_and_another_takes_over_when_it_dies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -126,7 +117,9 @@ def test_of_three_gunicorn_workers_one_sweeps_and_another_takes_over_when_it_die
         assert str(holders[0]) in workers
 
         os.kill(holders[0], signal.SIGKILL)
-        _wait_for(lambda: len(_taken_by(service.log_path)) == 2, 10)
-        successor = _taken_by(service.log_path)[1]
+        successor, *_ = wait_for(
+            "another worker to take the lease", lambda: _taken_by(service.log_path)[1:], 10
+        )
+        assert _taken_by(service.log_path) == [holders[0], successor]
         assert successor != holders[0]
         assert str(successor) in workers
