@@ -5,11 +5,11 @@ used to run a sweeper: with four workers and the default 2-second interval,
 two passes a second over the same due checks, overdue deadlines, owed
 certificates and periodic tasks, each a burst of queries and ORM work in a
 process that is also answering requests. The passes are safe to repeat, so
-this was waste rather than error. Now the process that holds the install's sweeper lease
-sweeps, and the others only ask for the lease at each interval. When its
-holder stops or dies the lease is free at once, and another process takes it
-within one interval (``celery beat``, one per install, does the same for the
-Celery engine).
+this was waste rather than error. Now the process that holds the install's
+sweeper lease sweeps, and the others only ask for the lease at each
+interval. When its holder stops or dies the lease is free at once, and
+another process takes it within one interval (``celery beat``, one per
+install, does the same for the Celery engine).
 
 * PostgreSQL: a session advisory lock, held on a connection of the lease's
   own (which the other processes keep open too, so that asking is one round
@@ -94,7 +94,7 @@ class SweeperLease:
             self.release()  # the server has ended the session, and its lock with it
             return False
         if taken_now:
-            log.info("sweeper lease taken: process %d sweeps for the install", os.getpid())
+            _announce_taken()
         return self._holding
 
     def _hold_file_lock(self, path: str) -> bool:
@@ -111,5 +111,9 @@ class SweeperLease:
             lock_file.close()
             return False
         self._file = lock_file
-        log.info("sweeper lease taken: process %d sweeps for the install", os.getpid())
+        _announce_taken()
         return True
+
+
+def _announce_taken() -> None:
+    log.info("sweeper lease taken: process %d sweeps for the install", os.getpid())

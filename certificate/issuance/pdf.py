@@ -1019,7 +1019,8 @@ def _size_by_measure(doc: CertificateDocument, qr: QrMatrix) -> int:
     """
     heights: dict[int, float] = {}
     too_large, fits = -1, len(FONT_SIZES)  # the answer lies in between, ``fits`` included
-    hint = _LAST_FOUND.get(_shape(doc))
+    shape = _shape(doc)
+    hint = _LAST_FOUND.get(shape)
     while fits - too_large > 1:
         if not heights:
             index = 0 if hint is None else hint
@@ -1036,7 +1037,7 @@ def _size_by_measure(doc: CertificateDocument, qr: QrMatrix) -> int:
     found = min(fits, len(FONT_SIZES) - 1)
     if len(_LAST_FOUND) >= _LAST_FOUND_KEPT:
         _LAST_FOUND.clear()
-    _LAST_FOUND[_shape(doc)] = found
+    _LAST_FOUND[shape] = found
     return found
 
 
