@@ -7,12 +7,25 @@ thousands of requests per second; a Python load generator on this two-core
 machine would take a whole core from the server it measures and would cap
 the fast baseline (the bare route) long before the server does, which would
 flatter every ratio.
+
+Which gunicorn worker serves a keep-alive connection is decided once, when
+a worker accepts it, and the kernel makes no attempt at fairness: of wrk's
+16 connections one worker often takes 9 to 13, and now and then all 16.
+Uneven spreads are gunicorn's normal and are measured as they come (two
+busy workers fill this machine's two cores), but a run in which one worker
+holds every connection but at most one is served by one process on one
+core: the bare route falls from some 5,500 to 1,900 requests a second, the
+service to half. Such a run is a draw of the accept lottery, not a measure
+of the route, so :func:`even_run` reads how the connections were spread
+over the processes (``ss``) and repeats it, for the baseline and the
+service alike. Every run prints its spread.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -82,6 +95,8 @@ class LoadResult:
     p50_ms: float
     p90_ms: float
     p99_ms: float
+    #: connections held by each server process during the run, most first (() if unknown)
+    spread: tuple[int, ...] = ()
 
     @property
     def rps(self) -> float:
@@ -94,6 +109,7 @@ class LoadResult:
             f"{self.rps:8.0f} req/s   p50 {self.p50_ms:6.1f} ms   p99 {self.p99_ms:6.1f} ms"
             + (f"   errors {self.errors}" if self.errors else "")
             + (f"   non-2xx {self.bad_status}" if self.bad_status else "")
+            + (f"   workers {'/'.join(map(str, self.spread))}" if self.spread else "")
         )
 
 
@@ -127,14 +143,16 @@ def run_wrk(
     threads: int = 1,
 ) -> LoadResult:
     """POST ``bodies`` (in turn) to ``url`` for ``seconds`` over ``connections`` keep-alive
-    connections, and return what wrk measured. Any error or non-2xx answer is counted."""
+    connections, and return what wrk measured, with how the connections were spread over
+    the server's processes. Any error or non-2xx answer is counted."""
     wrk = require_wrk()
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
     with tempfile.TemporaryDirectory(prefix="ipc-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
         script.write_text(_LUA)
         bodies_file = Path(tmp) / "bodies.jsonl"
         bodies_file.write_text("".join(json.dumps(b, separators=(",", ":")) + "\n" for b in bodies))
-        completed = subprocess.run(
+        with subprocess.Popen(
             [
                 wrk,
                 f"-t{threads}",
@@ -147,12 +165,14 @@ def run_wrk(
                 url,
             ],
             env={**os.environ, "BENCH_BODIES": str(bodies_file)},
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=seconds + 60,
-            check=False,
-        )
-    for line in completed.stdout.splitlines():
+        ) as process:
+            time.sleep(min(1.0, seconds / 3))  # every connection is open and busy by then
+            spread = connections_per_process(port)
+            stdout, stderr = process.communicate(timeout=seconds + 60)
+    for line in stdout.splitlines():
         if line.startswith("WRKJSON "):
             data = json.loads(line.removeprefix("WRKJSON "))
             return LoadResult(
@@ -163,8 +183,47 @@ def run_wrk(
                 p50_ms=data["p50_us"] / 1000,
                 p90_ms=data["p90_us"] / 1000,
                 p99_ms=data["p99_us"] / 1000,
+                spread=spread,
             )
-    raise RuntimeError(f"wrk gave no result:\n{completed.stdout}\n{completed.stderr}")
+    raise RuntimeError(f"wrk gave no result:\n{stdout}\n{stderr}")
+
+
+def connections_per_process(port: int) -> tuple[int, ...]:
+    """How many established connections to ``port`` each local process holds, most
+    first (``ss``, from iproute2); () where ``ss`` is missing."""
+    ss = shutil.which("ss")
+    if ss is None:
+        return ()
+    listing = subprocess.run(
+        [ss, "-tnpH", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    held: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        held[pid] = held.get(pid, 0) + 1
+    return tuple(sorted(held.values(), reverse=True))
+
+
+#: runs of one measurement at most, while its connections land on one process
+EVEN_RUN_ATTEMPTS = 3
+
+
+def even_run(
+    url: str, bodies: Sequence[dict[str, Any]], *, seconds: float, connections: int = CONNECTIONS
+) -> LoadResult:
+    """:func:`run_wrk`, repeated (up to :data:`EVEN_RUN_ATTEMPTS` runs) while one server
+    process holds all the connections but at most one: such a run measures which worker
+    accepted them (see the module's doc), not the route. The last run is returned,
+    whatever its spread; the spread is printed with it."""
+    for _ in range(EVEN_RUN_ATTEMPTS):
+        result = run_wrk(url, bodies, seconds=seconds, connections=connections)
+        if not result.spread or result.spread[0] < connections - 1:
+            break
+        spread = "/".join(map(str, result.spread))
+        print(f"    (one process held the connections, {spread}: run again)", flush=True)
+    return result
 
 
 def gunicorn_command(app_spec: str, port: int, *extra: str) -> list[str]:

@@ -39,6 +39,7 @@ from _breakdown import cpu_breakdown, print_breakdown
 from _common import (
     LoadResult,
     bare_server,
+    even_run,
     issue_over_http,
     median_result,
     report_bad_answers,
@@ -122,9 +123,9 @@ def measure_backend(
         run_wrk(f"{bare_url}/api/v1/verify", tokens, seconds=1)
         runs: dict[str, list[LoadResult]] = {"bare": [], "token": [], "number": []}
         for round_no in range(1, rounds + 1):
-            runs["bare"].append(run_wrk(f"{bare_url}/api/v1/verify", tokens, seconds=seconds))
-            runs["token"].append(run_wrk(verify_url, tokens, seconds=seconds))
-            runs["number"].append(run_wrk(verify_url, numbers, seconds=seconds))
+            runs["bare"].append(even_run(f"{bare_url}/api/v1/verify", tokens, seconds=seconds))
+            runs["token"].append(even_run(verify_url, tokens, seconds=seconds))
+            runs["number"].append(even_run(verify_url, numbers, seconds=seconds))
             for kind, results in runs.items():
                 print(f"  [{name}] round {round_no} {kind:<7}{results[-1].line()}", flush=True)
         report_bad_answers(service.log_path, name)

