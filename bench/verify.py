@@ -8,7 +8,9 @@ birth. The baseline, measured in the same run under the same gunicorn
 settings with the same load generator, is a bare Flask route
 (bench/bare_app.py) that parses the same body and answers a small JSON
 document. Rounds alternate baseline and service, so a noisy neighbour slows
-both alike; each figure is the median of the rounds.
+both alike; each figure is the median of the rounds. Every run prints how
+its 16 connections were spread over gunicorn's workers, and a run in which
+one worker held them all is run again (bench/_common.py says why).
 
 Runs on SQLite (the default) and, when ``IPC_TEST_DATABASE_URL`` is set, on
 PostgreSQL too. Goals: token and typed-number verification each at least
