@@ -15,13 +15,17 @@ Where the counts live:
 * Unset: the service's database, through :class:`BatchedDatabaseStorage`
   (on SQLite a file of their own beside it, :func:`counters_url`).
   A process counts hits in memory and adds them to the shared
-  ``rate_limit_counters`` row once every ``IPC_RATE_LIMIT_BATCH`` hits of a
-  client (default 5), reading back the total of every process. A
-  verification therefore costs a database write only once in that many
-  requests, and each process over-admits by at most ``batch`` hits before it
-  sees the others' counts: with ``P`` processes a limit of ``N`` admits at
-  most ``N + P * batch`` in a window (one process alone: exactly ``N``).
-  docs/security.md states the trade-off.
+  ``rate_limit_counters`` row once every ``batch`` hits of a client, reading
+  back the total of every process. ``batch`` is ``IPC_RATE_LIMIT_BATCH``
+  (default 5) or one hundredth of the limit, whichever is larger: a limit of
+  120 a minute is shared every 5 hits, one of 100,000 every 1,000 (five hits
+  late on such a limit would be precision nobody needs, bought with a write
+  every fifth request). A verification therefore costs a database write
+  only once in that many requests, and each process over-admits by at most
+  ``batch`` hits before it sees the others' counts: with ``P`` processes a
+  limit of ``N`` admits at most ``N + P * max(IPC_RATE_LIMIT_BATCH, N / 100)``
+  in a window (one process alone: exactly ``N``). docs/security.md states
+  the trade-off.
 * ``memory://``: each process alone (a single-process laptop or a test).
 
 Who the client is: the connecting address, unless ``IPC_TRUSTED_PROXIES=N``
@@ -74,6 +78,8 @@ log = logging.getLogger(__name__)
 
 DATABASE_SCHEME = "ipc+database"
 DEFAULT_BATCH = 5
+#: a process shares its count at least once per this share of the limit (1%)
+LIMIT_SHARE = 100
 #: a process deletes the rows of windows that ended an hour ago once in this many flushes
 PURGE_EVERY = 64
 
@@ -209,15 +215,19 @@ class BatchedDatabaseStorage(Storage):
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return SQLAlchemyError
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        """Count ``amount`` hits; return every process's count as this process knows it."""
+    def incr(self, key: str, expiry: int, amount: int = 1, *, limit: int = 0) -> int:
+        """Count ``amount`` hits; return every process's count as this process knows it.
+
+        ``limit``, the number of hits the window allows (when the caller knows it),
+        widens the batch to a hundredth of it (:data:`LIMIT_SHARE`)."""
+        batch = max(self.batch, limit // LIMIT_SHARE)
         with self._lock:
             now = time.time()
             window = self._windows.get(key)
             if window is None or window.expires_at <= now:
                 window = self._windows[key] = _Window(expires_at=now + expiry)
             window.pending += amount
-            if window.pending >= self.batch:
+            if window.pending >= batch:
                 self._flush(key, window, expiry, now)
             return window.shared + window.pending
 
@@ -285,6 +295,19 @@ class BatchedDatabaseStorage(Storage):
 EXTENSION_KEY = "ipc.rate_limits"
 
 
+class FixedWindow(FixedWindowRateLimiter):
+    """limits' fixed window, telling the database store the limit a hit counts against
+    (its batch grows with the limit: :meth:`BatchedDatabaseStorage.incr`)."""
+
+    def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
+        """Count ``cost`` hits of ``identifiers`` against ``item``; whether within it."""
+        storage = self.storage
+        if not isinstance(storage, BatchedDatabaseStorage):
+            return super().hit(item, *identifiers, cost=cost)
+        key = item.key_for(*identifiers)
+        return storage.incr(key, item.get_expiry(), cost, limit=item.amount) <= item.amount
+
+
 def init_app(app: Flask) -> None:
     """Choose the counters' storage."""
     url = app.config.get("RATE_LIMIT_STORAGE_URL") or ""
@@ -299,7 +322,7 @@ def init_app(app: Flask) -> None:
             database_url=app.config["SQLALCHEMY_DATABASE_URI"],
             batch=int(app.config["RATE_LIMIT_BATCH"]),
         )
-    app.extensions[EXTENSION_KEY] = FixedWindowRateLimiter(storage)
+    app.extensions[EXTENSION_KEY] = FixedWindow(storage)
 
 
 def trust_proxies(app: Flask) -> None:
