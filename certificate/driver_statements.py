@@ -14,7 +14,7 @@ On PostgreSQL (psycopg) a run goes one level lower still: the statement is
 prepared once per connection under a name of its own, and each run is
 libpq's ``PQexecPrepared`` on the connection's ``pgconn``, the rows loaded by
 psycopg's own :class:`~psycopg.adapt.Transformer` (the loaders its cursor
-uses). psycopg's cursor spends some 25 µs of CPU a query on its own
+uses). psycopg's cursor spends some 20 µs of CPU a query on its own
 bookkeeping (the query's conversion, its prepared-statement cache, locks,
 the result's description): more than the libpq call, and most of what a
 verification's read costs the web process.
