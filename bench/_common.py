@@ -32,11 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -109,8 +111,12 @@ class LoadResult:
             f"{self.rps:8.0f} req/s   p50 {self.p50_ms:6.1f} ms   p99 {self.p99_ms:6.1f} ms"
             + (f"   errors {self.errors}" if self.errors else "")
             + (f"   non-2xx {self.bad_status}" if self.bad_status else "")
-            + (f"   workers {'/'.join(map(str, self.spread))}" if self.spread else "")
+            + (f"   workers {self.spread_text()}" if self.spread else "")
         )
+
+    def spread_text(self) -> str:
+        """The spread as ``9/5/2``."""
+        return "/".join(map(str, self.spread))
 
 
 def median_result(results: Sequence[LoadResult]) -> LoadResult:
@@ -146,7 +152,7 @@ def run_wrk(
     connections, and return what wrk measured, with how the connections were spread over
     the server's processes. Any error or non-2xx answer is counted."""
     wrk = require_wrk()
-    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    port = urlsplit(url).port or 80  # wrk speaks plain HTTP
     with tempfile.TemporaryDirectory(prefix="ipc-wrk-") as tmp:
         script = Path(tmp) / "post.lua"
         script.write_text(_LUA)
@@ -200,9 +206,7 @@ def connections_per_process(port: int) -> tuple[int, ...]:
         text=True,
         check=False,
     ).stdout
-    held: dict[str, int] = {}
-    for pid in re.findall(r"pid=(\d+)", listing):
-        held[pid] = held.get(pid, 0) + 1
+    held = Counter(re.findall(r"pid=(\d+)", listing))
     return tuple(sorted(held.values(), reverse=True))
 
 
@@ -221,8 +225,9 @@ def even_run(
         result = run_wrk(url, bodies, seconds=seconds, connections=connections)
         if not result.spread or result.spread[0] < connections - 1:
             break
-        spread = "/".join(map(str, result.spread))
-        print(f"    (one process held the connections, {spread}: run again)", flush=True)
+        print(
+            f"    (one process held the connections, {result.spread_text()}: run again)", flush=True
+        )
     return result
 
 

@@ -6,8 +6,8 @@ still builds an execution context and reads the cursor's description on
 every call; with psycopg that description alone (a dozen column objects)
 costs more CPU than the query's round trip. A :class:`DriverStatement` is
 compiled for the engine's dialect once; each run is the driver's
-``execute`` and ``fetchone``, and the columns' own result processors (time
-zones, decryption) applied to the row, so what comes back is what the same
+``execute`` and fetch, and the columns' own result processors (time
+zones, decryption) applied to the rows, so what comes back is what the same
 statement run through SQLAlchemy returns.
 
 On PostgreSQL (psycopg) a run goes one level lower still: the statement is
@@ -125,7 +125,11 @@ def _run(
             if statement.prepared_as is not None:
                 prepared = connection.info.setdefault(_PREPARED, set())
                 rows = _run_prepared(
-                    connection.dbapi_connection, prepared, statement.prepared_as, statement, values
+                    connection.dbapi_connection,
+                    prepared,
+                    statement.prepared_as,
+                    statement.sql,
+                    statement.parameters(values),
                 )
                 rows = rows if limit is None else rows[:limit]
             else:
@@ -165,18 +169,18 @@ def _run_prepared(
     dbapi_connection: Any,
     prepared: set[bytes],
     name: bytes,
-    statement: DriverStatement,
-    values: dict[str, Any],
+    sql: str,
+    parameters: Sequence[Any],
 ) -> list[tuple[Any, ...]]:
-    """Run ``statement`` through libpq on a psycopg connection in autocommit mode: prepared
-    first if this connection has not prepared it yet (or has lost it); every row."""
+    """Run ``sql`` (numbered parameters) through libpq on a psycopg connection in autocommit
+    mode, prepared as ``name`` first if this connection has not prepared it yet (or has
+    lost it); every row."""
     pgconn = dbapi_connection.pgconn
     loader = Transformer(dbapi_connection)
-    parameters = statement.parameters(values)
     dumped = loader.dump_sequence(parameters, [PyFormat.TEXT] * len(parameters))
     for _ in (1, 2):
         if name not in prepared:
-            done = pgconn.prepare(name, statement.sql.encode(loader.encoding))
+            done = pgconn.prepare(name, sql.encode(loader.encoding))
             if done.status != pq.ExecStatus.COMMAND_OK:
                 raise errors.error_from_result(done, encoding=loader.encoding)
             prepared.add(name)
