@@ -13,8 +13,9 @@ def init_app(app: Flask) -> None:
     from certificate.periodic import add_periodic_task
     from certificate.verify import lane
     from certificate.verify.api import bp as api
+    from certificate.verify.history import VERIFICATIONS_ACTION
     from certificate.verify.routes import bp as pages
-    from certificate.verify.service import VERIFICATIONS_ACTION, verifications_problem
+    from certificate.verify.service import verifications_problem
     from certificate.verify.tasks import chain_pending_verifications
     from certificate.web import register_api, register_pages
     from certificate.web.navigation import NavEntry, add_nav_entry

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
@@ -29,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import CursorResult, select, update
 
-from certificate.audit import AuditEvent, lock_chain, record_event
+from certificate.audit import AuditEvent, lock_chain
 from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import CertificateStatus, CertificateVerification
@@ -39,7 +38,7 @@ from certificate.retention import dob_matches
 from certificate.signing import jws
 from certificate.signing.keys import ALGORITHM
 from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
-from certificate.verify.history import HistoryBuffer
+from certificate.verify.history import HistoryBuffer, seal_batch, verifications_digest
 from certificate.verify.lookup import CertificateReader, CertificateRecord
 
 #: The longest certificate (twenty countries with fifty records each) runs to a few dozen
@@ -167,40 +166,21 @@ def _status_of(
 ) -> Verification:
     status = certificate.status_at(now).value
     # No write on the request path: the row is buffered and written within a second,
-    # with its neighbours, in one INSERT (certificate/verify/history.py); the sweeper
-    # then appends it to the hash-chained audit log (:func:`chain_verifications`).
+    # with its neighbours, in one statement and one transaction that also seals them into
+    # the hash-chained audit log (certificate/verify/history.py).
     verifier.history.record(certificate.id, now, method, status, _clean_organisation(organisation))
     return Verification(status, claims, certificate.holder() if claims is not None else None)
 
 
-VERIFICATIONS_ACTION = "certificate.verifications"
-
-
-def _verifications_digest(rows: Iterable[Any]) -> str:
-    """SHA-256 over the rows' content, in id order: what a batch's audit event seals."""
-    digest = hashlib.sha256()
-    for row in rows:
-        line = [
-            row.id,
-            row.certificate_id,
-            row.verified_at.isoformat(timespec="seconds"),
-            row.method,
-            row.result,
-            row.organisation,
-        ]
-        digest.update(json.dumps(line, ensure_ascii=False).encode() + b"\n")
-    return digest.hexdigest()
-
-
 def chain_verifications(session: DbSession, limit: int = 1000) -> int:
-    """Seal the verifications not yet in the audit log with one event; returns how many.
+    """Seal verifications written without an audit event with one event; returns how many.
 
-    One event per batch (its details: how many, the first and last row and a
-    SHA-256 of the rows' content) rather than one per verification, so that a
-    busy day of QR scans costs the chain a few events, not one each; every
-    row points to the event that seals it, and ``audit verify`` recomputes
-    the digest (:func:`verifications_problem`), so a row changed or deleted
-    afterwards is named.
+    The history writer seals every batch it writes in the same transaction
+    (:mod:`certificate.verify.history`), so this finds rows only where they
+    were written otherwise: by a version of the service that left sealing to
+    the sweeper, or by hand. Its event is the writer's (how many, the first
+    and last row, a SHA-256 of the rows' content), and ``audit verify``
+    recomputes the digest alike (:func:`verifications_problem`).
     """
     table = CertificateVerification.__table__
     lock_chain(session)  # before reading: two sweepers must never seal the same rows
@@ -210,20 +190,7 @@ def chain_verifications(session: DbSession, limit: int = 1000) -> int:
     if not pending:
         return 0
     first, last = pending[0].id, pending[-1].id
-    event = record_event(
-        session,
-        actor="public",
-        action=VERIFICATIONS_ACTION,
-        subject_type="verifications",
-        subject_id=f"{first}-{last}",
-        details={
-            "count": len(pending),
-            "first": first,
-            "last": last,
-            "sha256": _verifications_digest(pending),
-        },
-        at=pending[-1].verified_at,
-    )
+    event = seal_batch(session, [row._mapping for row in pending])
     # By range, one statement whatever the batch's size: a list of a thousand ids costs
     # more to compile than the rows cost to update. A row committed meanwhile inside the
     # range (ids are drawn before their transactions commit) would be sealed unread: the
@@ -249,7 +216,7 @@ def verifications_problem(session: DbSession, event: AuditEvent) -> str | None:
         select(table).where(table.c.audit_event_id == event.id).order_by(table.c.id)
     ).all()
     if len(rows) != event.details.get("count") or (
-        _verifications_digest(rows) != event.details.get("sha256")
+        verifications_digest(row._mapping for row in rows) != event.details.get("sha256")
     ):
         return "the verifications it seals were changed or deleted"
     return None

@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def chain_pending_verifications() -> None:
-    """Append the verifications answered since the last sweep to the audit chain,
-    this process's buffered history first so that it is chained now."""
+    """Write this process's buffered history now (each batch sealed into the audit chain
+    as it is written), then seal any verifications written without an event."""
     try:
         runtime().verifier.history.flush()
     except OperationalError:

@@ -1,8 +1,10 @@
 """The verification path writes nothing itself: history rows are buffered, written in one
-batch, kept on a failed write, and then chained into the audit log."""
+batch that is sealed into the audit log in the same transaction, and kept on a failed
+write."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, func, select
 
 from certificate.audit import AuditEvent, verify_chain
-from certificate.db import db
-from certificate.issuance.models import CertificateVerification
+from certificate.db import db, utcnow
+from certificate.issuance.models import Certificate, CertificateVerification
 from certificate.runtime import runtime
 from certificate.verify.history import HistoryBuffer
 from tests.conftest import application_body, drain
@@ -52,6 +54,12 @@ def _statements(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+def _certificate_of(app: Flask) -> str:
+    """The id of the one certificate issued (the one ``token`` names)."""
+    with app.app_context():
+        return str(db.session.scalars(select(Certificate.id)).one())
+
+
 def _written(app: Flask) -> int:
     with app.app_context():
         return int(db.session.scalar(select(func.count(CertificateVerification.id))) or 0)
@@ -78,7 +86,9 @@ def test_verifications_write_nothing_until_one_batch(
     assert statements.count("COMMIT") == 1  # one transaction
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     # one multi-row statement; on PostgreSQL a COPY on the driver's cursor instead
-    assert len(inserts) == (0 if postgresql else 1)
+    assert len([s for s in inserts if "certificate_verifications" in s]) == (0 if postgresql else 1)
+    assert len([s for s in inserts if "audit_events" in s]) == 1  # the batch's seal
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
     assert _written(app) == 20
     with app.app_context():
         stored = db.session.execute(
@@ -93,14 +103,64 @@ def test_verifications_write_nothing_until_one_batch(
     expected = [(r["certificate_id"], r["verified_at"], "token", "valid", None) for r in recorded]
     assert [tuple(row) for row in stored] == expected  # aware UTC times, as recorded
 
-    drain(app)  # the sweeper seals them into the audit log: one event for the batch
-    with app.app_context():
+    with app.app_context():  # written sealed: one event for the batch, no sweep needed
         sealed = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
         ).all()
         assert [event.details["count"] for event in sealed] == [20]
         rows = db.session.scalars(select(CertificateVerification)).all()
         assert {row.audit_event_id for row in rows} == {sealed[0].id}
+        ids = sorted(row.id for row in rows)
+        assert (sealed[0].details["first"], sealed[0].details["last"]) == (ids[0], ids[-1])
+        assert sealed[0].subject_id == f"{ids[0]}-{ids[-1]}"
+        assert verify_chain(db.session) == []
+    drain(app)  # the sweeper finds nothing left to seal
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count(AuditEvent.id)).where(
+                    AuditEvent.action == "certificate.verifications"
+                )
+            )
+            == 1
+        )
+
+
+@pytest.mark.usefixtures("token")  # a certificate issued
+def test_batches_written_together_by_several_processes_keep_one_chain(app: Flask) -> None:
+    """Each web process has a writer of its own: batches written at the same moment draw
+    distinct ids, and their events follow one another in the chain."""
+    with app.app_context():
+        row = {
+            "certificate_id": _certificate_of(app),
+            "method": "token",
+            "result": "valid",
+            "organisation": None,
+        }
+        engine = db.engine
+    buffers = [HistoryBuffer(lambda: engine, interval=3600) for _ in range(4)]
+    start = threading.Barrier(len(buffers))
+
+    def write(buffer: HistoryBuffer) -> None:
+        for round_ in range(5):
+            for _ in range(round_ + 1):
+                buffer.record(**row, verified_at=utcnow())
+            start.wait(timeout=10)
+            assert buffer.flush() == round_ + 1
+
+    threads = [threading.Thread(target=write, args=(b,)) for b in buffers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
+        ).all()
+        assert len(events) == 20
+        rows = db.session.scalars(select(CertificateVerification)).all()
+        assert len(rows) == 4 * (1 + 2 + 3 + 4 + 5)
+        assert all(r.audit_event_id is not None for r in rows)
         assert verify_chain(db.session) == []
 
 
@@ -112,8 +172,6 @@ def test_a_sealed_verification_changed_or_deleted_is_named_by_audit_verify(
         client.post("/api/v1/verify", json={"token": token})
     with app.app_context():
         runtime().verifier.history.flush()
-    drain(app)
-    with app.app_context():
         event = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
         ).one()
@@ -170,32 +228,67 @@ def test_the_holder_sees_verifications_not_yet_written(
         assert verification_history(db.session, verifier.history, ["someone-else"]) == []
 
 
+def _unsealed(app: Flask, count: int) -> list[int]:
+    """Rows written without an audit event, as versions that left sealing to the sweeper
+    wrote them; returns their ids."""
+    certificate_id = _certificate_of(app)
+    with app.app_context():
+        table = CertificateVerification.__table__
+        ids = [
+            db.session.execute(
+                table.insert().values(
+                    certificate_id=certificate_id,
+                    verified_at=utcnow(),
+                    method="number",
+                    result="valid",
+                    organisation=None,
+                )
+            ).inserted_primary_key[0]
+            for _ in range(count)
+        ]
+        db.session.commit()
+        return ids
+
+
+@pytest.mark.usefixtures("token")
+def test_the_sweeper_seals_rows_written_without_an_event(app: Flask) -> None:
+    ids = _unsealed(app, 3)
+    drain(app)
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
+        ).one()
+        assert (event.details["count"], event.subject_id) == (3, f"{ids[0]}-{ids[-1]}")
+        marks = db.session.scalars(select(CertificateVerification.audit_event_id)).all()
+        assert marks == [event.id] * 3
+        assert verify_chain(db.session) == []
+
+
+@pytest.mark.usefixtures("token")
 def test_a_row_committed_inside_a_batchs_range_is_left_for_the_next(
-    app: Flask, client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+    app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ids are drawn before their transactions commit: a row can appear inside the range
     of a batch being sealed. The batch seals exactly the rows it read; the other waits."""
-    from certificate.verify import service
+    from certificate.verify import history, service
 
-    for _ in range(3):
-        client.post("/api/v1/verify", json={"token": token})
+    _unsealed(app, 3)
     with app.app_context():
-        runtime().verifier.history.flush()
         rows = db.session.scalars(select(CertificateVerification)).all()
         late = {c.name: getattr(rows[1], c.name) for c in CertificateVerification.__table__.c}
         db.session.delete(rows[1])  # its id is free, inside the range of the other two
         db.session.commit()
-    sealing = service.record_event
+    sealing = history.record_event
 
     def a_row_arrives_meanwhile(session: Any, **event: Any) -> Any:
         session.execute(CertificateVerification.__table__.insert().values(**late))
         return sealing(session, **event)
 
-    monkeypatch.setattr(service, "record_event", a_row_arrives_meanwhile)
+    monkeypatch.setattr(history, "record_event", a_row_arrives_meanwhile)
     with app.app_context():
         assert service.chain_verifications(db.session) == 2
         db.session.commit()
-        monkeypatch.setattr(service, "record_event", sealing)
+        monkeypatch.setattr(history, "record_event", sealing)
         marks = dict(
             db.session.execute(
                 select(CertificateVerification.id, CertificateVerification.audit_event_id)

@@ -521,7 +521,7 @@ def test_verification_reaches_the_audit_chain(app: Flask, client: FlaskClient) -
 
     _progress, _pdf, number = issued(app, client)
     client.post("/v", data={"certificate_number": number, "date_of_birth": "1990-04-17"})
-    drain(app)  # the sweeper appends verifications to the chain in batches
+    drain(app)  # the history writer seals verifications into the chain in batches
     drain(app)
     with app.app_context():
         events = db.session.scalars(
