@@ -23,6 +23,7 @@ verification's read costs the web process.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +32,7 @@ from psycopg import errors, pq
 from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -92,34 +94,81 @@ class DriverStatement:
         )
 
 
+class KeptConnections:
+    """An engine's connections for hot statements, kept checked out between them.
+
+    A connection is taken from a free list (or, when it is empty, from the
+    engine's pool) and given back to the list, so that the pool's checkout
+    and checkin run once per connection instead of once per statement. The
+    list holds at most as many connections as statements ever ran at once.
+    A connection found dead (invalidated) goes back to the pool, which
+    replaces it. :meth:`dispose` closes the idle ones and the pool's.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._idle: list[PoolProxiedConnection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> PoolProxiedConnection:
+        """A connection for one statement; give it back with :meth:`give_back`."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.engine.raw_connection()
+
+    def give_back(self, connection: PoolProxiedConnection) -> None:
+        """Keep ``connection`` for the next statement (or return it to the pool if dead)."""
+        if not connection.is_valid:
+            connection.close()
+            return
+        with self._lock:
+            self._idle.append(connection)
+
+    def dispose(self) -> None:
+        """Close the idle connections and the pool's (a connection in use at that moment
+        is kept when given back, and closed by the next dispose)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        self.engine.dispose()
+
+
 def fetch(
-    engine: Engine, statement: DriverStatement, values: dict[str, Any], *, every: bool = False
+    connections: KeptConnections,
+    statement: DriverStatement,
+    values: dict[str, Any],
+    *,
+    every: bool = False,
 ) -> list[tuple[Any, ...]]:
-    """Run a statement that returns rows on a pooled connection of ``engine`` (in
-    autocommit mode): its first row (as a list of at most one), or ``every`` row.
+    """Run a statement that returns rows on one of ``connections`` (in autocommit mode):
+    its first row (as a list of at most one), or ``every`` row.
 
     A connection found dead is discarded and the statement run once more on a new one;
     a driver error is raised as SQLAlchemy's :class:`~sqlalchemy.exc.DBAPIError`.
     """
-    raw = _run(engine, statement, values, None if every else 1)
+    raw = _run(connections, statement, values, None if every else 1)
     return [row for row in map(statement.row, raw) if row is not None]
 
 
-def execute(engine: Engine, statement: DriverStatement, values: dict[str, Any]) -> None:
+def execute(
+    connections: KeptConnections, statement: DriverStatement, values: dict[str, Any]
+) -> None:
     """Run a statement that returns no rows, as :func:`fetch` runs one that does."""
-    _run(engine, statement, values, 0)
+    _run(connections, statement, values, 0)
 
 
 def _run(
-    engine: Engine,
+    connections: KeptConnections,
     statement: DriverStatement,
     values: dict[str, Any],
     limit: int | None,
 ) -> Sequence[Any]:
     """Run ``statement``; its first ``limit`` rows (every row when None)."""
-    dialect = engine.dialect
+    dialect = connections.engine.dialect
     for attempt in (1, 2):
-        connection = engine.raw_connection()
+        connection = connections.take()
         try:
             rows: Sequence[Any]
             if statement.prepared_as is not None:
@@ -155,7 +204,7 @@ def _run(
                 ) from exc
             continue
         finally:
-            connection.close()
+            connections.give_back(connection)
         return rows
     raise AssertionError("unreachable")  # pragma: no cover
 

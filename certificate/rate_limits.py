@@ -72,7 +72,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from certificate.db import Base, configure_sqlite
-from certificate.driver_statements import DriverStatement, execute, fetch
+from certificate.driver_statements import DriverStatement, KeptConnections, execute, fetch
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,7 @@ class BatchedDatabaseStorage(Storage):
         else:
             event.listen(self._engine, "connect", _commit_without_waiting_for_disk)
         dialect = self._engine.dialect
+        self._connections = KeptConnections(self._engine)
         self._upsert = DriverStatement.compile(_upsert(dialect.name), dialect)
         self._purge = DriverStatement.compile(_PURGE, dialect)
         self._flushes = itertools.count(1)  # next() is atomic in CPython: no lock needed
@@ -239,13 +240,13 @@ class BatchedDatabaseStorage(Storage):
         """
         self._ready()
         values = {"key": key, "hits": window.pending, "expires_at": now + expiry, "now": now}
-        rows = fetch(self._engine, self._upsert, values)
+        rows = fetch(self._connections, self._upsert, values)
         hits, expires_at = rows[0] if rows else (0, 0.0)  # RETURNING always gives the row
         # windows that ended long ago: one small delete every so many flushes keeps the
         # table small (not by the key's hash: a client whose key hashed to it paid for a
         # delete on every flush, and one whose did not never did)
         if next(self._flushes) % PURGE_EVERY == 0:
-            execute(self._engine, self._purge, {"before": now - 3600})
+            execute(self._connections, self._purge, {"before": now - 3600})
         window.shared, window.pending, window.expires_at = int(hits), 0, float(expires_at)
 
     def get(self, key: str) -> int:
@@ -264,7 +265,7 @@ class BatchedDatabaseStorage(Storage):
 
     def dispose(self) -> None:
         """Close the engine's connections."""
-        self._engine.dispose()
+        self._connections.dispose()
 
     def check(self) -> bool:
         """Whether the database answers."""

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, create_engine, event, null, select
 from sqlalchemy.engine import Engine
 
 from certificate.applications.models import Application
-from certificate.driver_statements import DriverStatement, fetch
+from certificate.driver_statements import DriverStatement, KeptConnections, fetch
 from certificate.issuance.models import Certificate, CertificateStatus, status_at
 from certificate.signing.models import SigningKey
 
@@ -109,6 +109,7 @@ class CertificateReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.connections = KeptConnections(engine)
         dialect = engine.dialect
         self._by_id = DriverStatement.compile(_BY_ID, dialect)
         self._by_id_unsealed = DriverStatement.compile(_BY_ID_UNSEALED, dialect)
@@ -143,24 +144,24 @@ class CertificateReader:
         """The certificate numbered ``certificate_id`` (canonical form), if any; its stored
         token left unread (None) with ``token=False``, for a caller that holds it."""
         statement = self._by_id if token else self._by_id_unsealed
-        return _record(fetch(self.engine, statement, {"id": certificate_id}))
+        return _record(fetch(self.connections, statement, {"id": certificate_id}))
 
     def by_pdf_sha256(self, digest: str) -> CertificateRecord | None:
         """The certificate whose issued PDF has this SHA-256 (hex), if any."""
-        return _record(fetch(self.engine, self._by_pdf, {"digest": digest}))
+        return _record(fetch(self.connections, self._by_pdf, {"digest": digest}))
 
     def signing_key(self, kid: str) -> tuple[str, dict[str, str]] | None:
         """The algorithm and public JWK of the signing key ``kid``, if it exists."""
-        rows = fetch(self.engine, self._key, {"kid": kid})
+        rows = fetch(self.connections, self._key, {"kid": kid})
         return (rows[0][0], rows[0][1]) if rows else None
 
     def signing_keys(self) -> list[tuple[str, str, dict[str, str]]]:
         """Every signing key: ``kid``, algorithm and public JWK."""
         return [
             (kid, algorithm, jwk)
-            for kid, algorithm, jwk in fetch(self.engine, self._all_keys, {}, every=True)
+            for kid, algorithm, jwk in fetch(self.connections, self._all_keys, {}, every=True)
         ]
 
     def dispose(self) -> None:
         """Close the pool's connections."""
-        self.engine.dispose()
+        self.connections.dispose()
