@@ -72,6 +72,11 @@ _NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM gene
 VERIFICATIONS_ACTION = "certificate.verifications"
 
 
+#: one row's line, as ``json.dumps(line, ensure_ascii=False)`` writes it (the encoder built
+#: once: ``dumps`` with any option builds a new one a call)
+_LINE = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def verifications_digest(rows: Iterable[Mapping[Any, Any]]) -> str:
     """SHA-256 over the rows' content, in id order: what a batch's audit event seals."""
     digest = hashlib.sha256()
@@ -84,7 +89,7 @@ def verifications_digest(rows: Iterable[Mapping[Any, Any]]) -> str:
             row["result"],
             row["organisation"],
         ]
-        digest.update(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+        digest.update(_LINE(line).encode() + b"\n")
     return digest.hexdigest()
 
 

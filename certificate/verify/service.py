@@ -343,6 +343,8 @@ def _stored_certificate(
         claims = jws.verify(certificate.token, public_key)
     except jws.InvalidToken:  # a stored token that no longer verifies is not vouched for
         return INVALID
+    if claims.get("jti") != certificate.id:  # another certificate's token, moved onto this row
+        return INVALID
     return _status_of(verifier, certificate, claims, now, method, organisation)
 
 

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
 
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
@@ -157,6 +158,28 @@ def test_wrong_unknown_and_malformed_numbers_answer_identically(
     assert wrong_birth.data == unknown.data == malformed.data
     assert wrong_birth.get_json()["status"] == "unknown"
     assert wrong_birth.get_json()["certificate"] is None
+
+
+def test_a_stored_token_moved_to_another_certificate_is_not_vouched_for(
+    app: Flask, client: FlaskClient, auth: dict[str, str], issued: dict[str, Any]
+) -> None:
+    """Someone who can write the database moves another certificate's (genuine, sealed)
+    token onto this one's row: a typed number must not answer with the other's claims."""
+    other = issue_certificate(app, client, auth, "CLEAN")
+    asked = {"certificate_id": issued["id"], "date_of_birth": "1990-04-17"}
+    assert _verify(client, **asked)["status"] == "valid"
+    with app.app_context():  # the sealed value itself, never opened: SQL alone
+        db.session.execute(
+            text(
+                "UPDATE certificates SET token = "
+                "(SELECT token FROM certificates WHERE id = :other) WHERE id = :this"
+            ),
+            {"other": other["id"], "this": issued["id"]},
+        )
+        db.session.commit()
+    answer = _verify(client, **asked)
+    assert (answer["status"], answer["certificate"]) == ("invalid", None)
+    assert _verify(client, token=issued["token"])["status"] == "valid"  # the QR's own token
 
 
 def test_bad_verification_requests_are_400(client: FlaskClient) -> None:
