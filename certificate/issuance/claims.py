@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import unicodedata
 from collections.abc import Iterable
@@ -82,6 +83,9 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ID_CHARS = 28  # 140 bits
 _GROUP = 4
 _TYPO_FIXES = str.maketrans("OIL", "011")
+#: a number as typed, once cleaned: exactly the digits of the alphabet, nothing else
+_TYPED_ID = re.compile(f"[{_ALPHABET}]{{{_ID_CHARS}}}")
+_GROUPS = re.compile(f".{{{_GROUP}}}")
 
 
 def new_certificate_id() -> str:
@@ -95,11 +99,10 @@ def normalise_certificate_id(typed: str) -> str | None:
 
     Case, spaces and hyphens are forgiven; O→0 and I/L→1 as Crockford intends.
     """
-    cleaned = typed.upper().replace("-", "").replace(" ", "")
-    cleaned = cleaned.translate(_TYPO_FIXES)
-    if len(cleaned) != _ID_CHARS or any(ch not in _ALPHABET for ch in cleaned):
+    cleaned = typed.upper().replace("-", "").replace(" ", "").translate(_TYPO_FIXES)
+    if _TYPED_ID.fullmatch(cleaned) is None:
         return None
-    return "-".join(cleaned[i : i + _GROUP] for i in range(0, _ID_CHARS, _GROUP))
+    return "-".join(_GROUPS.findall(cleaned))
 
 
 def check_outcome(check: Check) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from certificate.i18n import N_, codes, translations
@@ -97,12 +98,19 @@ def summary_sentence(outcomes: Iterable[str], language: str) -> str:
     Raises:
         ValueError: for a language the service does not speak.
     """
+    return _sentence(frozenset(Counter(outcomes).items()), language)
+
+
+@lru_cache(maxsize=1024)
+def _sentence(counts: frozenset[tuple[str, int]], language: str) -> str:
+    """The sentence for outcome counts, said once per set of counts and language: every
+    verification answer says one, and most certificates share a handful of them."""
     if language not in codes():
         raise ValueError(f"no summary in language {language!r}")
-    counted = Counter(outcomes)
+    counted = Counter(dict(counts))
     n = sum(counted.values())
     rf, nr = counted["record_found"], counted["no_record"]
-    catalogue = translations(language)  # once: every verification answer says a sentence
+    catalogue = translations(language)
 
     def say(message: str, **values: int) -> str:
         return catalogue.gettext(message).format(**values)
