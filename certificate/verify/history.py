@@ -128,8 +128,10 @@ def _seal(connection: Connection, rows: list[dict[str, Any]]) -> list[dict[str, 
     ids = _draw_ids(connection, len(rows))
     sealed = [{**row, "id": id_} for row, id_ in zip(rows, ids, strict=True)]
     with Session(bind=connection) as session:  # joins the transaction, never ends it
-        event = seal_batch(session, sealed)
-        return [{**row, "audit_event_id": event.id} for row in sealed]
+        event_id = seal_batch(session, sealed).id
+    for row in sealed:  # copies of the buffered rows: the buffer's own stay as recorded
+        row["audit_event_id"] = event_id
+    return sealed
 
 
 def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:
