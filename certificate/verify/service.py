@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +34,7 @@ from certificate.db import DbSession
 from certificate.issuance.claims import normalise_certificate_id
 from certificate.issuance.models import CertificateStatus, CertificateVerification
 from certificate.issuance.summary import summary_of_claims
-from certificate.observability import VERIFICATION_SECONDS, VERIFICATIONS
+from certificate.observability import VERIFICATION_SECONDS, VERIFICATIONS, timed
 from certificate.retention import dob_matches
 from certificate.signing import jws
 from certificate.signing.keys import ALGORITHM
@@ -238,11 +237,8 @@ def _measured(method: str) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         @wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Verification:
-            started = time.perf_counter()
-            try:
+            with timed(seconds):
                 result = function(*args, **kwargs)
-            finally:
-                seconds.observe(time.perf_counter() - started)
             counter = answered.get(result.status)
             if counter is None:
                 counter = answered[result.status] = VERIFICATIONS.labels(

@@ -153,6 +153,8 @@ def test_batches_written_together_by_several_processes_keep_one_chain(app: Flask
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    for buffer in buffers:
+        buffer.close()
     with app.app_context():
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.action == "certificate.verifications")
