@@ -7,17 +7,48 @@ Every value can be overridden from the environment (``IPC_BIND``,
 import gc
 import multiprocessing
 import os
+import time
+
+from gunicorn.workers.gthread import ThreadWorker
+
+#: How long a worker that already holds a connection per thread waits before it accepts
+#: another, so that a worker holding fewer takes it first (BalancedThreadWorker).
+ACCEPT_DEFERRAL_SECONDS = 0.001
+
+
+class BalancedThreadWorker(ThreadWorker):
+    """gunicorn's threaded worker, leaving a new connection to a less loaded worker first.
+
+    The workers share one listening socket and the kernel wakes them all when a
+    connection arrives: the first to call ``accept`` takes it, and a keep-alive
+    connection stays with that worker for its life. Unbalanced, one worker
+    commonly held 9 to 13 of a client's 16 pooled connections (a proxy's, or a
+    load generator's) while another held one, and the busy worker's requests
+    waited on each other for its single interpreter lock. A worker that already
+    holds as many connections as it has threads now waits a millisecond before
+    accepting, so that a worker with fewer takes the connection first. When every
+    worker is that busy, a new connection waits that millisecond longer.
+    """
+
+    def accept(self, server, listener):
+        if self.nr_conns >= self.cfg.threads:
+            time.sleep(ACCEPT_DEFERRAL_SECONDS)
+        super().accept(server, listener)
+
 
 bind = os.environ.get("IPC_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("IPC_WEB_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+# One worker a core: the threads overlap each worker's waits on the database and the
+# network, and more processes than cores only take turns on them (docs/performance.md).
+workers = int(os.environ.get("IPC_WEB_WORKERS", max(2, multiprocessing.cpu_count())))
 threads = int(os.environ.get("IPC_WEB_THREADS", 4))
-worker_class = "gthread"
+worker_class = BalancedThreadWorker
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
-# Requests are logged without query strings or bodies (no personal data travels in URLs).
+# Requests are logged without the client's address, query strings or bodies: no personal
+# data travels in URLs, and who verified a certificate is kept nowhere.
 accesslog = "-"
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+access_log_format = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("IPC_FORWARDED_ALLOW_IPS", "127.0.0.1")
 
