@@ -3,9 +3,13 @@ recomputes it for every batch ever sealed, by this version and by earlier ones."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from certificate.verify.history import verifications_digest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from certificate.verify.history import _line, verifications_digest
 
 ROWS = [
     {
@@ -43,3 +47,34 @@ def test_any_field_of_any_row_changes_the_digest() -> None:
             changed[index][field] = value
             assert verifications_digest(changed) != sealed, (index, field)
     assert verifications_digest(ROWS[:1]) != sealed
+
+
+@settings(max_examples=300)
+@given(
+    st.integers(min_value=1, max_value=2**63 - 1),
+    st.text(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.text(),
+    st.text(),
+    st.none() | st.text(),
+)
+def test_each_line_is_the_rows_json(
+    id_: int,
+    certificate_id: str,
+    verified_at: datetime,
+    method: str,
+    result: str,
+    organisation: str | None,
+) -> None:
+    # the lines are written out by hand for speed; json.dumps is what they must equal
+    row = {
+        "id": id_,
+        "certificate_id": certificate_id,
+        "verified_at": verified_at,
+        "method": method,
+        "result": result,
+        "organisation": organisation,
+    }
+    fields = [id_, certificate_id, verified_at.isoformat(timespec="seconds"), method, result]
+    expected = json.dumps([*fields, organisation], ensure_ascii=False) + "\n"
+    assert _line(row) == expected
