@@ -408,6 +408,7 @@ class ThreadJobEngine:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
+        self._schema_found = False
 
     @property
     def running(self) -> bool:
@@ -470,8 +471,11 @@ class ThreadJobEngine:
     def sweep_once(self) -> None:
         """One pass of the sweeper (also used by tests)."""
         with self.app.app_context():
-            if not inspect(db.engine).has_table("checks"):
-                return  # schema not created yet: `flask db upgrade` first
+            if not self._schema_found:
+                # a catalogue query and an inspector: 2-7 ms of CPU, so asked until found
+                if not inspect(db.engine).has_table("checks"):
+                    return  # schema not created yet: `flask db upgrade` first
+                self._schema_found = True
             due = sweep()
         for check_id in due:
             self.submit_check(check_id)

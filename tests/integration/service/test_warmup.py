@@ -12,6 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from sqlalchemy import inspect, select
 
 from certificate.db import db
+from certificate.jobs import ThreadJobEngine
 from certificate.runtime import runtime
 from certificate.signing.models import SigningKey
 from certificate.warmup import prepare
@@ -50,3 +51,27 @@ def test_prepare_before_the_schema_leaves_the_database_alone(
     with fresh.app_context():
         assert not inspect(db.engine).has_table("signing_keys")  # left to `flask db upgrade`
         assert not (Path(fresh.instance_path) / "keys").exists()
+
+
+def test_the_sweeper_waits_for_the_schema_and_then_stops_asking(
+    make_app: Any, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = make_app(app_config)  # no tables yet
+    engine = ThreadJobEngine(fresh)
+    swept: list[int] = []
+    monkeypatch.setattr("certificate.jobs.sweep", lambda: swept.append(1) or [])
+    engine.sweep_once()
+    assert swept == []  # nothing to sweep before `flask db upgrade`
+    with fresh.app_context():
+        db.create_all()
+    engine.sweep_once()
+    assert swept == [1]
+
+    def catalogue(*_: object) -> None:
+        raise AssertionError("asked the catalogue again")
+
+    monkeypatch.setattr("certificate.jobs.inspect", catalogue)  # 2-7 ms of CPU a sweep
+    engine.sweep_once()
+    assert swept == [1, 1]
+    with fresh.app_context():
+        db.drop_all()
