@@ -110,6 +110,7 @@ def purge_application(
             )
         certificate.holder_date_of_birth = None
         certificate.token = None
+        certificate.token_mac = None
         files.delete(pdf_name(certificate.id))
     application.family_name = ""
     application.given_names = ""

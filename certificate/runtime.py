@@ -17,6 +17,7 @@ from certificate.encryption import install_keys, keyring, load_data_keys
 from certificate.issuance.service import IssuanceSettings
 from certificate.signing.keys import FileKeyStore, KeyStore
 from certificate.signing.pades import PadesSource
+from certificate.signing.token_macs import TokenMacKeys
 from certificate.storage import FileStore, LocalFileStore, SealedFileStore
 from certificate.verify.history import HistoryBuffer
 from certificate.verify.lookup import CertificateReader
@@ -50,10 +51,11 @@ def build_runtime(app: Flask) -> Runtime:
     config: dict[str, Any] = app.config
     instance = Path(app.instance_path)
     install_keys(*load_data_keys(instance, config.get("DATA_KEYS")))
+    keys = FileKeyStore(instance / "keys")
     runtime = Runtime(
         registry=load_registry(config),
-        keys=FileKeyStore(instance / "keys"),
-        verifier=_verifier(app),
+        keys=keys,
+        verifier=_verifier(app, keys),
         files=SealedFileStore(LocalFileStore(instance / "certificates"), keyring()),
         issuance=IssuanceSettings(
             base_url=config["BASE_URL"],
@@ -77,7 +79,7 @@ def start_jobs_once(app: Flask) -> None:
         jobs.start()
 
 
-def _verifier(app: Flask) -> Verifier:
+def _verifier(app: Flask, keys: KeyStore) -> Verifier:
     """The read-only verification path's pool, keys and history buffer; disposing the app's
     engine closes them too (writing any buffered history first)."""
     with app.app_context():
@@ -90,7 +92,9 @@ def _verifier(app: Flask) -> Verifier:
         history.close()
         reader.dispose()
 
-    return Verifier(reader=reader, keys=VerificationKeys(reader), history=history)
+    return Verifier(
+        reader=reader, keys=VerificationKeys(reader), history=history, macs=TokenMacKeys(keys)
+    )
 
 
 def runtime() -> Runtime:

@@ -43,6 +43,10 @@ class Certificate(Base):
     token: Mapped[str | None] = mapped_column(
         EncryptedText("certificates.token", block=256, minimum=1024)
     )
+    # the number and token's MAC under a key derived from the signing key, which vouches
+    # for the stored token instead of its signature (certificate/signing/token_macs.py);
+    # None for a certificate issued before, and once purged
+    token_mac: Mapped[str | None] = mapped_column(String(64))
     # the holder's date of birth, for typed verification; after the data's lifetime only
     # its keyed hash remains (``holder_dob_hash``), and the token is dropped
     holder_date_of_birth: Mapped[date | None] = mapped_column(Date)

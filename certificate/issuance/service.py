@@ -27,6 +27,7 @@ from certificate.issuance.pdf import render_certificate_pdf
 from certificate.signing import jws
 from certificate.signing.keys import KeyStore, active_key
 from certificate.signing.pades import PadesSource, sign_pdf
+from certificate.signing.token_macs import derive_key, token_mac
 from certificate.storage import FileStore
 from country_adapters.countries import country_name
 
@@ -103,6 +104,8 @@ class PreparedCertificate:
     generation: int
     kid: str
     token: str
+    #: vouches for the stored token (certificate/signing/token_macs.py)
+    token_mac: str
     specimen: bool
     issued_at: datetime
     expires_at: datetime
@@ -193,7 +196,8 @@ def _prepare(
         specimen,
         gap=gap_months(gap, now.date()),
     )
-    token = jws.sign(claims, keys.private_key(key.kid), key.kid, typ=jws.CERTIFICATE_TYP)
+    private_key = keys.private_key(key.kid)
+    token = jws.sign(claims, private_key, key.kid, typ=jws.CERTIFICATE_TYP)
     document = build_document(
         application, certificate_id, token, settings.base_url, now, expires_at, specimen, gap
     )
@@ -202,6 +206,7 @@ def _prepare(
         generation=generation,
         kid=key.kid,
         token=token,
+        token_mac=token_mac(derive_key(private_key), certificate_id, token),
         specimen=specimen,
         issued_at=now,
         expires_at=expires_at,
@@ -235,6 +240,7 @@ def _record(
         generation=prepared.generation,
         kid=prepared.kid,
         token=prepared.token,
+        token_mac=prepared.token_mac,
         holder_date_of_birth=application.date_of_birth,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         specimen=prepared.specimen,

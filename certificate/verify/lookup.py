@@ -42,6 +42,7 @@ _COLUMNS = (
     Application.given_names,
     Application.latin_family_name,
     Application.latin_given_names,
+    Certificate.token_mac,
 )
 _FROM = select(*_COLUMNS).join(Application, Certificate.application_id == Application.id)
 _BY_ID = _FROM.where(Certificate.id == bindparam("id"))
@@ -73,6 +74,8 @@ class CertificateRecord:
     given_names: str = ""
     latin_family_name: str | None = None
     latin_given_names: str | None = None
+    #: vouches for ``token`` (certificate/signing/token_macs.py); None when issued before
+    token_mac: str | None = None
 
     def holder(self) -> dict[str, Any] | None:
         """The holder's names as filed, with their Latin form; None once purged."""

@@ -39,6 +39,7 @@ from certificate.retention import dob_matches
 from certificate.signing import jws
 from certificate.signing.keys import ALGORITHM
 from certificate.signing.pades import check_pdf_signature, page_count, read_pdf
+from certificate.signing.token_macs import TokenMacKeys, vouches
 from certificate.verify.history import HistoryBuffer, seal_batch, verifications_digest
 from certificate.verify.lookup import CertificateReader, CertificateRecord
 
@@ -148,6 +149,8 @@ class Verifier:
     reader: CertificateReader
     keys: VerificationKeys
     history: HistoryBuffer
+    #: the keys of the MACs that vouch for stored tokens
+    macs: TokenMacKeys
 
 
 def _clean_organisation(organisation: str | None) -> str | None:
@@ -347,16 +350,32 @@ def _stored_certificate(
     """The status of a certificate found in the database, with its signed claims."""
     if certificate.token is None:  # personal data purged: the status, without claims
         return _status_of(verifier, certificate, None, now, method, organisation)
-    public_key = verifier.keys.get(certificate.kid)
-    if public_key is None:  # pragma: no cover - keys are never deleted
-        return INVALID
     try:
-        claims = jws.verify(certificate.token, public_key)
-    except jws.InvalidToken:  # a stored token that no longer verifies is not vouched for
+        claims = _stored_claims(verifier, certificate, certificate.token)
+    except jws.InvalidToken:  # a stored token that is not vouched for
         return INVALID
     if claims.get("jti") != certificate.id:  # another certificate's token, moved onto this row
         return INVALID
     return _status_of(verifier, certificate, claims, now, method, organisation)
+
+
+def _stored_claims(
+    verifier: Verifier, certificate: CertificateRecord, token: str
+) -> dict[str, Any]:
+    """The claims of a certificate's stored token, vouched for by its MAC, or else by its
+    signature (certificate/signing/token_macs.py).
+
+    Raises:
+        jws.InvalidToken: neither vouches for it, or its claims are not a certificate's.
+    """
+    parsed = jws.parse(token)
+    mac_key = verifier.macs.get(certificate.kid) if certificate.token_mac else None
+    if mac_key is not None and vouches(mac_key, certificate.id, token, str(certificate.token_mac)):
+        return jws.check_claims(parsed)
+    public_key = verifier.keys.get(certificate.kid)
+    if public_key is None:  # pragma: no cover - keys are never deleted
+        raise jws.InvalidToken("unknown key")
+    return jws.check(parsed, public_key)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ def test_after_expiry_and_retention_the_personal_data_is_gone(
             assert db.session.scalar(select(func.count()).select_from(CheckQuestion)) == 0
             certificate = db.session.scalars(select(Certificate)).one()
             assert certificate.token is None
+            assert certificate.token_mac is None
             assert certificate.holder_date_of_birth is None
             assert certificate.pdf_sha256  # kept: an upload can still be checked
         # verification still answers, from what remains

@@ -16,6 +16,8 @@ from sqlalchemy import text
 
 from certificate.db import db, utcnow
 from certificate.issuance.models import Certificate
+from certificate.signing import ed25519, jws
+from certificate.signing.token_macs import derive_key, token_mac
 from tests.conftest import issue_certificate
 
 
@@ -180,6 +182,73 @@ def test_a_stored_token_moved_to_another_certificate_is_not_vouched_for(
     answer = _verify(client, **asked)
     assert (answer["status"], answer["certificate"]) == ("invalid", None)
     assert _verify(client, token=issued["token"])["status"] == "valid"  # the QR's own token
+
+
+class SignatureChecks:
+    """Counts the Ed25519 checks made (certificate.signing.ed25519.verify)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = ed25519.verify
+
+        def counted(*args: bytes) -> bool:
+            self.count += 1
+            return real(*args)
+
+        monkeypatch.setattr(ed25519, "verify", counted)
+
+
+def test_a_typed_number_is_vouched_for_by_the_stored_tokens_mac(
+    app: Flask, client: FlaskClient, issued: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        stored = db.session.get(Certificate, issued["id"])
+        assert stored is not None
+        assert len(stored.token_mac or "") == 64
+    checks = SignatureChecks(monkeypatch)
+    asked = {"certificate_id": issued["id"], "date_of_birth": "1990-04-17"}
+    assert _verify(client, **asked)["certificate"]["jti"] == issued["id"]
+    assert checks.count == 0  # the MAC, not the signature (a microsecond against 50)
+    assert _verify(client, token=issued["token"])["status"] == "valid"
+    assert checks.count == 1  # a QR token is always checked by its signature
+
+
+def test_a_stored_token_without_its_mac_is_checked_by_its_signature(
+    app: Flask, client: FlaskClient, issued: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Certificates issued before the MAC existed, or whose MAC does not match."""
+    asked = {"certificate_id": issued["id"], "date_of_birth": "1990-04-17"}
+    checks = SignatureChecks(monkeypatch)
+    for mac in (None, "0" * 64):
+        with app.app_context():
+            db.session.execute(
+                text("UPDATE certificates SET token_mac = :mac WHERE id = :id"),
+                {"mac": mac, "id": issued["id"]},
+            )
+            db.session.commit()
+        assert _verify(client, **asked)["status"] == "valid"
+    assert checks.count == 2
+
+
+def test_a_forged_stored_token_is_not_vouched_for(
+    app: Flask, client: FlaskClient, issued: dict[str, Any]
+) -> None:
+    """Someone who holds the data key and can write the database, but not the signing key,
+    writes a token of their own (other outcomes, under the certificate's kid and number),
+    with a MAC of their own."""
+    claims = dict(jwt.decode(issued["token"], options={"verify_signature": False}))
+    claims["c"] = "nKEnTHnNG"  # no record anywhere
+    header = jwt.get_unverified_header(issued["token"])
+    forger = Ed25519PrivateKey.generate()
+    forged = jws.sign(claims, forger, header["kid"], typ=jws.CERTIFICATE_TYP)
+    for mac in (None, token_mac(derive_key(forger), issued["id"], forged)):
+        with app.app_context():
+            stored = db.session.get(Certificate, issued["id"])
+            assert stored is not None
+            stored.token, stored.token_mac = forged, mac  # sealed with the data key
+            db.session.commit()
+        answer = _verify(client, certificate_id=issued["id"], date_of_birth="1990-04-17")
+        assert (answer["status"], answer["certificate"]) == ("invalid", None)
 
 
 def test_bad_verification_requests_are_400(client: FlaskClient) -> None:
