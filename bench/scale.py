@@ -66,6 +66,7 @@ from certificate.applications.latin import mrz_name
 from certificate.encryption import DataKeyring
 from certificate.issuance.claims import encode_outcomes, name_digest, new_certificate_id
 from certificate.signing import jws
+from certificate.signing.token_macs import derive_key, token_mac
 from tests.live import LiveService, live_service
 
 GOAL = 1.2
@@ -80,8 +81,8 @@ APPLICATION_COLUMNS = (
     "document_expires, language, purpose, consent_at, created_at, completed_at"
 )
 CERTIFICATE_COLUMNS = (
-    "id, application_id, generation, kid, token, holder_date_of_birth, pdf_sha256, specimen, "
-    "issued_at, expires_at"
+    "id, application_id, generation, kid, token, token_mac, holder_date_of_birth, pdf_sha256, "
+    "specimen, issued_at, expires_at"
 )
 AUDIT_COLUMNS = "at, actor, action, subject_type, subject_id, details, prev_hash, hash"
 FAMILY_NAMES = ("Okafor", "Mensah", "Nguyen", "Garcia", "Smith", "Haddad", "Kowalski", "Silva")
@@ -119,6 +120,7 @@ def make_chunk(
     (certificate id, token, date of birth) for the load generator. Runs in a pool worker."""
     signer, count, seed = args
     key = _key(signer.pem)
+    mac_key = derive_key(key)
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
     applications, certificates, events, keys = [], [], [], []
@@ -160,7 +162,8 @@ def make_chunk(
             f"Benchmark\t{at}\t{at}\t{at}\n"
         )
         certificates.append(
-            f"{certificate_id}\t{application_id}\t1\t{signer.kid}\t{sealed_token}\t{dob}\t"
+            f"{certificate_id}\t{application_id}\t1\t{signer.kid}\t{sealed_token}\t"
+            f"{token_mac(mac_key, certificate_id, token)}\t{dob}\t"
             f"{secrets.token_hex(32)}\ttrue\t{at}\t{until}\n"
         )
         events.append(
