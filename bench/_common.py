@@ -10,8 +10,9 @@ flatter every ratio.
 
 Which gunicorn worker serves a keep-alive connection is decided once, when
 a worker accepts it, and the kernel makes no attempt at fairness: of wrk's
-16 connections one worker often takes 9 to 13, and now and then all 16.
-Uneven spreads are gunicorn's normal and are measured as they come (two
+16 connections one worker often took 9 to 13, and now and then all 16
+(gunicorn.conf.py's worker now leaves a new connection to a less loaded
+worker first, and the spreads are 8/8 or 9/7). Uneven spreads are gunicorn's normal and are measured as they come (two
 busy workers fill this machine's two cores), but a run in which one worker
 holds every connection but at most one is served by one process on one
 core: the bare route falls from some 5,500 to 1,900 requests a second, the
@@ -46,9 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.live import LiveService, free_port, stop_group  # noqa: E402
+from tests.live import LiveService, free_port, gunicorn_command, stop_group  # noqa: E402
 
-#: Concurrent keep-alive connections: gunicorn.conf.py's 4 workers x 4 threads.
+#: Concurrent keep-alive connections: 4 for each of a gunicorn worker's threads (4 workers
+#: x 4 threads when the benchmarks were first written; 2 x 4 here since).
 CONNECTIONS = 16
 
 _LUA = r"""
@@ -229,21 +231,6 @@ def even_run(
             f"    (one process held the connections, {result.spread_text()}: run again)", flush=True
         )
     return result
-
-
-def gunicorn_command(app_spec: str, port: int, *extra: str) -> list[str]:
-    """gunicorn with the service's own gunicorn.conf.py, bound to ``port`` on loopback."""
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        str(ROOT / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-        *extra,
-        app_spec,
-    ]
 
 
 @contextmanager

@@ -50,6 +50,22 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 15) -> T
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
+def gunicorn_command(app_spec: str, port: int, *extra: str) -> list[str]:
+    """gunicorn with the project's own gunicorn.conf.py, bound to ``port`` on loopback
+    (``extra`` options after the settings file's, so they override it)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        *extra,
+        app_spec,
+    ]
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -173,16 +189,7 @@ class LiveService:
         """Start the web process and wait until it answers /healthz."""
         port = self.base_url.rsplit(":", 1)[1]
         if self.server == "gunicorn":
-            command = [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "wsgi:app",
-            ]
+            command = gunicorn_command("wsgi:app", int(port))
         else:
             command = [*FLASK, "run", "--host", "127.0.0.1", "--port", port, "--no-reload"]
         with open(self.log_path, "ab") as log:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import http.client
 import runpy
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.live import ROOT, free_port, stop_group, wait_for
+from tests.live import ROOT, free_port, gunicorn_command, stop_group, wait_for
 
 SETTINGS = ROOT / "gunicorn.conf.py"
 APP = """
@@ -37,9 +36,12 @@ def gunicorn(tmp_path: Path, *extra: str) -> Iterator[int]:
     """gunicorn with the project's settings (``extra`` after them) serving APP; its port."""
     (tmp_path / "pid_app.py").write_text(APP)
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-c", str(SETTINGS)]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS)]
-    command += ["--threads", str(THREADS), "--pythonpath", str(tmp_path), *extra, "pid_app:app"]
+    command = gunicorn_command(
+        "pid_app:app",
+        port,
+        *("--workers", str(WORKERS), "--threads", str(THREADS)),
+        *("--pythonpath", str(tmp_path), *extra),
+    )
     with open(tmp_path / "gunicorn.log", "ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
