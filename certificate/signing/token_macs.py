@@ -49,21 +49,25 @@ def vouches(key: bytes, certificate_id: str, token: str, mac: str) -> bool:
 
 
 class TokenMacKeys:
-    """MAC keys by ``kid``, derived once per process from the key store's private keys."""
+    """MAC keys by ``kid``, derived once per process from the key store's private keys.
+
+    A key the store does not hold is remembered as missing too, so that a process
+    without the private keys does not look for the file on every answer. (A key's
+    file is written before anything is signed with it, so a key missing at its
+    first use stays missing.)
+    """
 
     def __init__(self, store: KeyStore) -> None:
         self._store = store
-        self._keys: dict[str, bytes] = {}
+        self._keys: dict[str, bytes | None] = {}
         self._lock = threading.Lock()
 
     def get(self, kid: str) -> bytes | None:
         """The MAC key for ``kid``; None when the store does not hold its private key."""
-        key = self._keys.get(kid)
-        if key is None:
+        if kid not in self._keys:
             with self._lock:
                 try:
-                    key = derive_key(self._store.private_key(kid))
+                    self._keys[kid] = derive_key(self._store.private_key(kid))
                 except KeyError:
-                    return None
-                self._keys[kid] = key
-        return key
+                    self._keys[kid] = None
+        return self._keys[kid]

@@ -369,8 +369,9 @@ def _stored_claims(
         jws.InvalidToken: neither vouches for it, or its claims are not a certificate's.
     """
     parsed = jws.parse(token)
-    mac_key = verifier.macs.get(certificate.kid) if certificate.token_mac else None
-    if mac_key is not None and vouches(mac_key, certificate.id, token, str(certificate.token_mac)):
+    mac = certificate.token_mac
+    mac_key = verifier.macs.get(certificate.kid) if mac else None
+    if mac and mac_key is not None and vouches(mac_key, certificate.id, token, mac):
         return jws.check_claims(parsed)
     public_key = verifier.keys.get(certificate.kid)
     if public_key is None:  # pragma: no cover - keys are never deleted

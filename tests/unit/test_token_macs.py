@@ -38,3 +38,23 @@ def test_keys_come_from_the_key_store_and_only_for_keys_it_holds(tmp_path: Path)
     keys = TokenMacKeys(store)
     assert keys.get(kid) == derive_key(store.private_key(kid))
     assert keys.get("unknown") is None  # a verifier without the key: signatures instead
+
+
+def test_the_store_is_asked_once_a_key_found_or_not(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path / "keys")
+    kid, _ = store.generate()
+    asked: list[str] = []
+
+    class Counting:
+        def generate(self) -> tuple[str, dict[str, str]]:
+            raise AssertionError("not used")
+
+        def private_key(self, wanted: str) -> Ed25519PrivateKey:
+            asked.append(wanted)
+            return store.private_key(wanted)
+
+    keys = TokenMacKeys(Counting())
+    for _ in range(3):
+        assert keys.get(kid) is not None
+        assert keys.get("unknown") is None
+    assert asked == [kid, "unknown"]
