@@ -63,6 +63,14 @@ class DataKeyring:
 
     keys: dict[str, bytes] = field(default_factory=dict)
     current: str = ""
+    #: one cipher a key, made on first use: building one costs as much as a decryption
+    _ciphers: dict[bytes, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
 
     def seal(self, plaintext: bytes, purpose: str, block: int = 16, minimum: int = 0) -> str:
         """Encrypt ``plaintext`` for the column named ``purpose``, padded (see :func:`pad`)."""
@@ -70,7 +78,7 @@ class DataKeyring:
             raise DecryptionError("no data-encryption key is configured")
         nonce = os.urandom(12)
         padded = pad(plaintext, block, minimum)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, padded, purpose.encode())
+        sealed = self._cipher(self.keys[self.current]).encrypt(nonce, padded, purpose.encode())
         return f"{PREFIX}{self.current}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, stored: str, purpose: str) -> bytes:
@@ -84,7 +92,7 @@ class DataKeyring:
             raise DecryptionError(f"unknown data key {kid!r}")
         raw = base64.b64decode(payload)
         try:
-            plaintext = AESGCM(key).decrypt(raw[:12], raw[12:], purpose.encode())
+            plaintext = self._cipher(key).decrypt(raw[:12], raw[12:], purpose.encode())
         except Exception as exc:
             raise DecryptionError("value does not decrypt") from exc
         return unpad(plaintext) if version == PREFIX else plaintext

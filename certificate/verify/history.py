@@ -185,6 +185,19 @@ def _write(connection: Connection, rows: list[dict[str, Any]]) -> None:
             copy.write_row(values)
 
 
+#: how many times this process's ancestry forked; a buffer compares it with its own
+#: (a system call such as ``os.getpid()`` on every answer costs more than the rest of it)
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
+
+
 class HistoryBuffer:
     """Verification rows waiting to be written, and the thread that writes them."""
 
@@ -196,7 +209,8 @@ class HistoryBuffer:
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
-        self._pid = 0
+        #: the fork generation (:data:`_forks`) whose writer this is; -1 before the first
+        self._generation = -1
         atexit.register(self.close)
 
     def record(
@@ -222,7 +236,7 @@ class HistoryBuffer:
                 log.warning("verification history: buffer full, a row is dropped")
         if self.interval <= 0:
             self.flush()
-        elif self._writer is None or self._pid != os.getpid():
+        elif self._writer is None or self._generation != _forks:
             self._start()
 
     def pending(self) -> int:
@@ -255,9 +269,9 @@ class HistoryBuffer:
 
     def _start(self) -> None:
         with self._lock:
-            if self._writer is not None and self._pid == os.getpid():
+            if self._writer is not None and self._generation == _forks:
                 return
-            self._pid = os.getpid()  # a forked child starts a writer of its own
+            self._generation = _forks  # a forked child starts a writer of its own
             stop = self._stop = threading.Event()
             self._writer = threading.Thread(
                 target=self._run, args=(stop,), name="ipc-verification-history", daemon=True
@@ -279,7 +293,7 @@ class HistoryBuffer:
             self._stop.set()
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)
-        if self._pid != os.getpid():
+        if self._generation != _forks:
             return  # inherited through fork: the parent's rows are the parent's to write
         try:
             self.flush()

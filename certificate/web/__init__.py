@@ -1,5 +1,5 @@
 """What every view shares: blueprint registration, navigation, error answers, headers,
-request-schema bases (:mod:`.schemas`), problems beside fields (:mod:`.problems`) and
+the app's JSON (:mod:`.json_provider`), request-schema bases (:mod:`.schemas`), problems beside fields (:mod:`.problems`) and
 dates as pages show them (:mod:`.dates`, also template globals).
 
 Features register their blueprints through :func:`register_pages` and
@@ -27,7 +27,7 @@ def register_api(app: Flask, *blueprints: Blueprint) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """The shared web layer: error answers, security headers, input guards,
+    """The shared web layer: the app's JSON, error answers, security headers, input guards,
     navigation, health and the OpenAPI document."""
     from certificate import caching, input_guard
     from certificate.errors import register_error_handlers
@@ -35,7 +35,9 @@ def init_app(app: Flask) -> None:
     from certificate.openapi import bp as openapi
     from certificate.web import navigation
     from certificate.web.dates import day, when
+    from certificate.web.json_provider import CompactJSONProvider
 
+    app.json = CompactJSONProvider(app)
     register_error_handlers(app)
     _security_headers(app)
     caching.init_app(app)
