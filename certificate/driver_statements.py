@@ -172,9 +172,10 @@ def _run(
         try:
             rows: Sequence[Any]
             if statement.prepared_as is not None:
-                prepared = connection.info.setdefault(_PREPARED, set())
+                prepared = connection.info.get(_PREPARED)
+                if prepared is None:
+                    prepared = connection.info[_PREPARED] = _Prepared(connection.dbapi_connection)
                 rows = _run_prepared(
-                    connection.dbapi_connection,
                     prepared,
                     statement.prepared_as,
                     statement.sql,
@@ -210,13 +211,24 @@ def _run(
 
 
 #: the key, in a pooled connection's ``info`` (which lives and is cleared with the
-#: connection itself), of the names prepared on it
+#: connection itself), of its :class:`_Prepared`
 _PREPARED = "ipc.prepared_statements"
 
 
+class _Prepared:
+    """What one psycopg connection keeps for the statements run on it through libpq: the
+    names prepared on it, and the transformer that dumps their parameters and loads their
+    rows (as a psycopg cursor keeps one; building one costs as much as a run). A kept
+    connection serves one statement at a time, so neither is shared between threads."""
+
+    def __init__(self, dbapi_connection: Any) -> None:
+        self.pgconn = dbapi_connection.pgconn
+        self.names: set[bytes] = set()
+        self.loader = Transformer(dbapi_connection)
+
+
 def _run_prepared(
-    dbapi_connection: Any,
-    prepared: set[bytes],
+    prepared: _Prepared,
     name: bytes,
     sql: str,
     parameters: Sequence[Any],
@@ -224,15 +236,14 @@ def _run_prepared(
     """Run ``sql`` (numbered parameters) through libpq on a psycopg connection in autocommit
     mode, prepared as ``name`` first if this connection has not prepared it yet (or has
     lost it); every row."""
-    pgconn = dbapi_connection.pgconn
-    loader = Transformer(dbapi_connection)
+    pgconn, names, loader = prepared.pgconn, prepared.names, prepared.loader
     dumped = loader.dump_sequence(parameters, [PyFormat.TEXT] * len(parameters))
     for _ in (1, 2):
-        if name not in prepared:
+        if name not in names:
             done = pgconn.prepare(name, sql.encode(loader.encoding))
             if done.status != pq.ExecStatus.COMMAND_OK:
                 raise errors.error_from_result(done, encoding=loader.encoding)
-            prepared.add(name)
+            names.add(name)
         result = pgconn.exec_prepared(name, dumped)
         if result.status in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
             loader.set_pgresult(result)
@@ -240,5 +251,5 @@ def _run_prepared(
         error = errors.error_from_result(result, encoding=loader.encoding)
         if not isinstance(error, errors.InvalidSqlStatementName):
             raise error
-        prepared.discard(name)  # deallocated by someone: prepare it again
+        names.discard(name)  # deallocated by someone: prepare it again
     raise error
