@@ -19,6 +19,7 @@ reencrypt`` re-seals every stored value with it.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
 import secrets
@@ -83,14 +84,17 @@ class DataKeyring:
 
     def open(self, stored: str, purpose: str) -> bytes:
         """Decrypt a value sealed by :meth:`seal` for the same ``purpose``."""
-        version = next((p for p in PREFIXES if stored.startswith(p)), None)
+        version = _version(stored)
         if version is None:
             raise DecryptionError("value is not encrypted")
         kid, _, payload = stored[len(version) :].partition(":")
         key = self.keys.get(kid)
         if key is None:
             raise DecryptionError(f"unknown data key {kid!r}")
-        raw = base64.b64decode(payload)
+        try:  # base64.b64decode's own call, without its copy of the text
+            raw = binascii.a2b_base64(payload)
+        except (binascii.Error, ValueError) as exc:
+            raise DecryptionError("value does not decrypt") from exc
         try:
             plaintext = self._cipher(key).decrypt(raw[:12], raw[12:], purpose.encode())
         except Exception as exc:
@@ -99,10 +103,17 @@ class DataKeyring:
 
     def key_id(self, stored: str) -> str | None:
         """The id of the key that sealed ``stored``."""
-        version = next((p for p in PREFIXES if stored.startswith(p)), None)
+        version = _version(stored)
         if version is None:
             return None
         return stored[len(version) :].partition(":")[0]
+
+
+def _version(stored: str) -> str | None:
+    """The prefix ``stored`` starts with (which of :data:`PREFIXES`), if any."""
+    if stored.startswith(PREFIX):
+        return PREFIX
+    return UNPADDED_PREFIX if stored.startswith(UNPADDED_PREFIX) else None
 
 
 _keyring = DataKeyring()

@@ -34,6 +34,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from certificate import json_text
 from certificate.signing import ed25519
 from certificate.signing.keys import ALGORITHM
 
@@ -103,7 +104,7 @@ def parse(token: str) -> ParsedToken:
         raise InvalidToken("malformed token")
     header_part, payload_part, signature_part = parts
     try:
-        header = json.loads(_segment(header_part))
+        header = json_text.loads(_segment(header_part))
     except ValueError as exc:  # binascii.Error, JSON and UTF-8 errors are all ValueErrors
         raise InvalidToken("malformed token") from exc
     if not isinstance(header, dict):
@@ -142,7 +143,7 @@ def check_claims(parsed: ParsedToken, *, typ: str = CERTIFICATE_TYP) -> dict[str
     """The claims and the header's ``typ`` checked as :func:`check` checks them, for a
     token vouched for otherwise (a stored token's MAC); return the claims."""
     try:
-        claims = json.loads(parsed.payload)
+        claims = json_text.loads(parsed.payload)
     except ValueError as exc:
         raise InvalidToken("malformed claims") from exc
     if not isinstance(claims, dict):

@@ -1,5 +1,6 @@
-"""A JSON body is read by orjson where it reads what the standard library reads, and by the
-standard library everywhere else: the same document, or the same refusal, for any text."""
+"""JSON text (a request's body, a token's header and claims) is read by orjson where it reads
+what the standard library reads, and by the standard library everywhere else: the same
+document, or the same refusal, for any text."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from certificate import json_text
 from certificate.api_common import json_from_bytes
 from certificate.errors import ApiError
 from certificate.input_guard import nul_field
@@ -61,3 +63,17 @@ def test_any_document_is_read_as_the_standard_library_reads_it(value: Any, ascii
 def test_any_text_is_read_or_refused_as_the_standard_library_does(raw: bytes | str) -> None:
     data = raw.encode() if isinstance(raw, str) else raw
     assert _ours(data) == _standard(data)
+
+
+def _read(read: Any, raw: bytes) -> str:
+    try:
+        return repr(read(raw))
+    except ValueError as exc:
+        return f"ValueError {type(exc).__name__}"
+
+
+@given(st.binary(max_size=40) | _VALUES.map(lambda value: json.dumps(value).encode()))
+@example(b"1" * 19)
+@example(b"NaN")
+def test_loads_is_json_loads(raw: bytes) -> None:
+    assert _read(json_text.loads, raw) == _read(json.loads, raw)
