@@ -1,6 +1,7 @@
 """What every view shares: blueprint registration, navigation, error answers, headers,
-the app's JSON (:mod:`.json_provider`), request-schema bases (:mod:`.schemas`), problems beside fields (:mod:`.problems`) and
-dates as pages show them (:mod:`.dates`, also template globals).
+the app's JSON (:mod:`.json_provider`), request-schema bases (:mod:`.schemas`),
+problems beside fields (:mod:`.problems`) and dates as pages show them
+(:mod:`.dates`, also template globals).
 
 Features register their blueprints through :func:`register_pages` and
 :func:`register_api` in their ``init_app``.

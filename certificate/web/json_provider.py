@@ -5,11 +5,13 @@ lane) is written compact, and writing it with the standard library's encoder
 is a noticeable share of a verification's CPU. orjson writes the same
 document several times faster. What stays Flask's: keys sorted, dates and
 datetimes as HTTP dates, dataclasses and ``Decimal`` as Flask writes them
-(orjson hands each of those back to Flask's ``default``), and every other call (``indent=2`` in debug, a caller's own options, anything
-orjson refuses, such as an integer beyond 64 bits or a key that is not a string,
+(orjson hands each of those back to Flask's ``default``), and every other
+call (``indent=2`` in debug, a caller's own options, anything orjson
+refuses, such as an integer beyond 64 bits or a key that is not a string,
 which Flask sorts as it was and orjson as text) goes to Flask's provider
-unchanged. The one visible difference: characters beyond ASCII are written
-as UTF-8 rather than ``\\u`` escapes, which is the same JSON text.
+unchanged. What differs is spelling only: characters beyond ASCII are
+written as UTF-8 rather than ``\\u`` escapes, and a float's exponent
+without a leading zero (``1e-7``, not ``1e-07``).
 """
 
 from __future__ import annotations

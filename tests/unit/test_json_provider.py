@@ -80,8 +80,21 @@ _JSON = st.recursive(
 
 
 @given(_JSON)
-def test_any_json_value_is_the_same_document(value: Any) -> None:
+def test_any_json_value_is_the_same_text(value: Any) -> None:
     app = Flask(__name__)
     ours = CompactJSONProvider(app).dumps(value, **COMPACT)
     assert ours == json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     assert json.loads(ours) == json.loads(DefaultJSONProvider(app).dumps(value, **COMPACT))
+
+
+@given(
+    st.recursive(
+        st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**63), 2**63 - 1),
+        lambda children: st.lists(children, max_size=4),
+        max_leaves=10,
+    )
+)
+def test_any_number_is_the_same_value(value: Any) -> None:
+    app = Flask(__name__)
+    ours = CompactJSONProvider(app).dumps(value, **COMPACT)
+    assert repr(json.loads(ours)) == repr(value)  # the same value, -0.0 and int or float too
