@@ -12,19 +12,21 @@ two alike for any text).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-#: a run of digits that may be an integer beyond 64 bits, which orjson reads as a float
-_LONG_DIGITS = re.compile(rb"\d{19}")
+#: every digit to ``0``: a run of 19 zeros in the translated text is a run of digits that
+#: may be an integer beyond 64 bits, which orjson reads as a float (a translation and a
+#: search cost a tenth of a regular expression's ``\d{19}`` on a token's body)
+_DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
+_LONG_RUN = b"0" * 19
 
 
 def loads(raw: bytes) -> Any:
     """``json.loads(raw)``; raises ``ValueError`` (``json.JSONDecodeError`` or
     ``UnicodeDecodeError``) where it does."""
-    if not _LONG_DIGITS.search(raw):
+    if _LONG_RUN not in raw.translate(_DIGITS):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
