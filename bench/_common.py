@@ -12,8 +12,9 @@ Which gunicorn worker serves a keep-alive connection is decided once, when
 a worker accepts it, and the kernel makes no attempt at fairness: of wrk's
 16 connections one worker often took 9 to 13, and now and then all 16
 (gunicorn.conf.py's worker now leaves a new connection to a less loaded
-worker first, and the spreads are 8/8 or 9/7). Uneven spreads are gunicorn's normal and are measured as they come (two
-busy workers fill this machine's two cores), but a run in which one worker
+worker first, and the spreads are 8/8 or 9/7). Uneven spreads are
+gunicorn's normal and are measured as they come (two busy workers fill
+this machine's two cores), but a run in which one worker
 holds every connection but at most one is served by one process on one
 core: the bare route falls from some 5,500 to 1,900 requests a second, the
 service to half. Such a run is a draw of the accept lottery, not a measure

@@ -111,9 +111,10 @@ class DataKeyring:
 
 def _version(stored: str) -> str | None:
     """The prefix ``stored`` starts with (which of :data:`PREFIXES`), if any."""
-    if stored.startswith(PREFIX):
-        return PREFIX
-    return UNPADDED_PREFIX if stored.startswith(UNPADDED_PREFIX) else None
+    for prefix in PREFIXES:
+        if stored.startswith(prefix):
+            return prefix
+    return None
 
 
 _keyring = DataKeyring()
